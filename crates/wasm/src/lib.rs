@@ -1,0 +1,1 @@
+//! The npm package: a thin wasm-bindgen adapter over the core.

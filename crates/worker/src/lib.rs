@@ -1,0 +1,1 @@
+//! The Cloudflare Worker: routes, auth and Durable Object storage over the core.

@@ -1,0 +1,1 @@
+//! Activation (`activation.md`): CSV export, Meta Custom Audiences payloads, signed webhooks.

@@ -1,0 +1,1 @@
+//! A deterministic generator of realistic Segment-style traffic, for benchmarks, tests and demos.

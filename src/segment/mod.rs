@@ -1,0 +1,1 @@
+//! Segments (`segments.md`): the definition language, the columnar store, snapshots, evaluation.
