@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the JavaScript-facing artifacts. Usage: scripts/build.sh [wasm|www|worker|all]...
+#   wasm    the npm package: pkg/web (browser, Workers) and pkg/node (Node)
+#   www     the page, with the browser engine, into www/dist (needs wasm)
+#   worker  the edge worker into build/ (what wrangler.toml's `main` points at)
+# Assumes scripts/setup.sh has run.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$TESSERA_ROOT"
+
+# The wasm target enables these features by default; wasm-opt must accept them too.
+WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+  --enable-reference-types --enable-multivalue --enable-mutable-globals)
+
+build_wasm() {
+  step "build wasm package (pkg/)"
+  cargo build --release --target wasm32-unknown-unknown -p tessera-wasm
+  local wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tessera_wasm.wasm"
+  rm -rf pkg/web pkg/node
+  wasm-bindgen --target web --out-dir pkg/web "$wasm"
+  wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
+  # The root package.json says "type": "module"; the Node build is CommonJS.
+  printf '{ "type": "commonjs" }\n' > pkg/node/package.json
+  for out in pkg/web/tessera_wasm_bg.wasm pkg/node/tessera_wasm_bg.wasm; do
+    wasm-opt -O3 --strip-debug "${WASM_FEATURES[@]}" "$out" -o "$out"
+  done
+  printf 'pkg/web/tessera_wasm_bg.wasm: %s bytes\n' "$(wc -c < pkg/web/tessera_wasm_bg.wasm)"
+}
+
+build_www() {
+  step "build page (www/dist)"
+  [ -f pkg/web/tessera_wasm.js ] || build_wasm
+  rm -rf www/dist
+  mkdir -p www/dist/pkg
+  cp www/index.html www/app.js www/style.css www/dist/
+  cp pkg/web/tessera_wasm.js pkg/web/tessera_wasm_bg.wasm www/dist/pkg/
+}
+
+build_worker() {
+  step "build worker (build/)"
+  [ -n "$WASM_BINDGEN_BIN" ] || { echo "wasm-bindgen is missing: run scripts/setup.sh" >&2; exit 1; }
+  # Output path is relative to the crate: put it where wrangler.toml's `main` looks.
+  worker-build --release -d ../../build crates/worker
+  printf 'build/index_bg.wasm: %s bytes\n' "$(wc -c < build/index_bg.wasm)"
+}
+
+[ $# -gt 0 ] || set -- all
+for target in "$@"; do
+  case "$target" in
+    wasm) build_wasm ;;
+    www) build_www ;;
+    worker) build_worker ;;
+    all) build_wasm; build_www; build_worker ;;
+    *) echo "unknown build target: $target (wasm, www, worker, all)" >&2; exit 2 ;;
+  esac
+done
