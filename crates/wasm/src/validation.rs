@@ -48,7 +48,10 @@ fn is_batch_document(text: &str) -> bool {
     struct Probe {
         batch: Option<serde::de::IgnoredAny>,
     }
-    matches!(serde_json::from_str::<Probe>(text), Ok(Probe { batch: Some(_) }))
+    matches!(
+        serde_json::from_str::<Probe>(text),
+        Ok(Probe { batch: Some(_) })
+    )
 }
 
 #[cfg(test)]
