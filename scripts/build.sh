@@ -13,7 +13,7 @@ WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-s
   --enable-reference-types --enable-multivalue --enable-mutable-globals)
 
 build_wasm() {
-  step "build wasm package (pkg/)"
+  note "build wasm package (pkg/)"
   cargo build --release --target wasm32-unknown-unknown -p tessera-wasm
   local wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tessera_wasm.wasm"
   rm -rf pkg/web pkg/node
@@ -28,7 +28,7 @@ build_wasm() {
 }
 
 build_www() {
-  step "build page (www/dist)"
+  note "build page (www/dist)"
   [ -f pkg/web/tessera_wasm.js ] || build_wasm
   rm -rf www/dist
   mkdir -p www/dist/pkg
@@ -37,7 +37,7 @@ build_www() {
 }
 
 build_worker() {
-  step "build worker (build/)"
+  note "build worker (build/)"
   [ -n "$WASM_BINDGEN_BIN" ] || { echo "wasm-bindgen is missing: run scripts/setup.sh" >&2; exit 1; }
   # Output path is relative to the crate: put it where wrangler.toml's `main` looks.
   worker-build --release -d ../../build crates/worker

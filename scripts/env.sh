@@ -13,3 +13,4 @@ export WASM_BINDGEN_BIN
 export WASM_OPT_BIN="$TESSERA_ROOT/node_modules/.bin/wasm-opt"
 
 step() { printf '\n==> %s\n' "$*"; }
+note() { printf '  -> %s\n' "$*"; }
