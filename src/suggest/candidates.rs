@@ -56,9 +56,12 @@ pub(crate) fn candidates(summary: &DataSummary, goal: &Goal, min_support: usize)
         *seen += 1;
         let family = family_of(&activity.kind);
         for (window, counts) in summary.windows.iter().zip(&activity.counts) {
-            let mut ks: Vec<u32> = [0.0, 0.5, 0.75, 0.9]
+            // Small counts people think in, plus the quantiles of this data.
+            let max = counts.last().copied().unwrap_or(0);
+            let mut ks: Vec<u32> = [0.5, 0.75, 0.9]
                 .iter()
                 .filter_map(|&q| quantile(counts, q))
+                .chain([1, 2, 3, 5].into_iter().filter(|&k| k <= max))
                 .map(|k| k.max(1))
                 .collect();
             ks.sort_unstable();
@@ -86,12 +89,7 @@ pub(crate) fn candidates(summary: &DataSummary, goal: &Goal, min_support: usize)
         for property in &activity.properties {
             for (filter, text) in property_filters(property, min_support) {
                 out.push(Candidate {
-                    condition: activity_condition(
-                        &activity.kind,
-                        Some(filter),
-                        &window.text(),
-                        1,
-                    ),
+                    condition: activity_condition(&activity.kind, Some(filter), &window.text(), 1),
                     family: format!("{family}.{}", property.key),
                     phrase: activity_phrase(&activity.kind, Some(&text), window.days, 1),
                 });
@@ -158,7 +156,12 @@ pub(crate) fn candidates(summary: &DataSummary, goal: &Goal, min_support: usize)
     // Last-seen recency is left out for event goals: reaching the goal is itself an event, so
     // "seen lately" would only restate the goal.
     let recency: &[(bool, &str, f64)] = if goal.is_trait() {
-        &[(false, "after", 0.25), (false, "after", 0.5), (true, "after", 0.25), (true, "after", 0.5)]
+        &[
+            (false, "after", 0.25),
+            (false, "after", 0.5),
+            (true, "after", 0.25),
+            (true, "after", 0.5),
+        ]
     } else {
         &[(false, "after", 0.25), (false, "after", 0.5)]
     };

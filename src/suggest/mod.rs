@@ -357,7 +357,11 @@ pub fn suggest(
     let goal_condition = options.goal.condition(&options.horizon);
     let goal = evaluate(&goal_condition)?;
     let reached = goal.len();
-    let base = if n == 0 { 0.0 } else { reached as f64 / n as f64 };
+    let base = if n == 0 {
+        0.0
+    } else {
+        reached as f64 / n as f64
+    };
     let min_support = options
         .min_profiles
         .max((options.min_share * n as f64).ceil() as usize)
@@ -436,8 +440,13 @@ pub fn suggest(
                     }
                     let hits = current.members.and3_len(members, &goal);
                     let lower = wilson_lower(hits, size, z);
-                    // A longer rule must earn its place: 5% more guaranteed lift.
-                    if lower <= current.lower * 1.05 || best.as_ref().is_some_and(|b| lower <= b.lower)
+                    // A longer rule must earn its place: its guaranteed rate must beat the
+                    // shorter rule's observed rate (else the gain may be the luck of picking
+                    // the best of many subsets) and raise the guaranteed lift by 5%.
+                    let parent_rate = current.reached as f64 / current.size as f64;
+                    if lower <= parent_rate
+                        || lower <= current.lower * 1.05
+                        || best.as_ref().is_some_and(|b| lower <= b.lower)
                     {
                         continue;
                     }
@@ -601,7 +610,11 @@ fn rank(a: &Rule, b: &Rule) -> std::cmp::Ordering {
 }
 
 fn family_set(rule: &Rule, kept: &[(Candidate, Members)]) -> Vec<String> {
-    let mut f: Vec<String> = rule.parts.iter().map(|&p| kept[p].0.family.clone()).collect();
+    let mut f: Vec<String> = rule
+        .parts
+        .iter()
+        .map(|&p| kept[p].0.family.clone())
+        .collect();
     f.sort();
     f
 }
@@ -609,7 +622,9 @@ fn family_set(rule: &Rule, kept: &[(Candidate, Members)]) -> Vec<String> {
 fn rule_condition(rule: &Rule, kept: &[(Candidate, Members)]) -> Value {
     match rule.parts.as_slice() {
         [one] => kept[*one].0.condition.clone(),
-        parts => json!({"and": parts.iter().map(|&p| kept[p].0.condition.clone()).collect::<Vec<_>>()}),
+        parts => {
+            json!({"and": parts.iter().map(|&p| kept[p].0.condition.clone()).collect::<Vec<_>>()})
+        }
     }
 }
 

@@ -87,8 +87,10 @@ impl PropertyStats {
 
     fn finish(&mut self) {
         self.numbers.sort_by(f64::total_cmp);
-        self.categories
-            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.to_string().cmp(&b.0.to_string())));
+        self.categories.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| a.0.to_string().cmp(&b.0.to_string()))
+        });
         self.index = FxHashMap::default();
     }
 }
@@ -259,7 +261,11 @@ impl DataSummary {
             a.counts.iter_mut().for_each(|c| c.sort_unstable());
             a.properties.sort_by(|x, y| x.key.cmp(&y.key));
         }
-        per_kind.sort_by(|a, b| b.profiles.cmp(&a.profiles).then_with(|| a.kind.cmp(&b.kind)));
+        per_kind.sort_by(|a, b| {
+            b.profiles
+                .cmp(&a.profiles)
+                .then_with(|| a.kind.cmp(&b.kind))
+        });
 
         let mut by_sum: FxHashMap<(String, String), Vec<f64>> = FxHashMap::default();
         for ((event, property, _), sum) in sums {
@@ -284,10 +290,12 @@ impl DataSummary {
             let mut seen = Vec::new();
             flatten("", &profile.traits, 0, &mut seen);
             for (path, value) in seen {
-                let t = trait_stats.entry(path.clone()).or_insert_with(|| TraitStats {
-                    path,
-                    ..TraitStats::default()
-                });
+                let t = trait_stats
+                    .entry(path.clone())
+                    .or_insert_with(|| TraitStats {
+                        path,
+                        ..TraitStats::default()
+                    });
                 t.present += 1;
                 t.inner.add(value);
             }
@@ -408,7 +416,9 @@ fn numeric(value: &Value) -> Option<f64> {
             let body = s.strip_prefix('-').unwrap_or(s);
             let (int, frac) = body.split_once('.').unwrap_or((body, "1"));
             let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
-            (digits(int) && digits(frac)).then(|| s.parse().ok()).flatten()
+            (digits(int) && digits(frac))
+                .then(|| s.parse().ok())
+                .flatten()
         }
         _ => None,
     }
