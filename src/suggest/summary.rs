@@ -176,10 +176,10 @@ impl DataSummary {
         let profile_count = resolution.profiles.len();
 
         let mut kinds: Vec<ActivityKind> = Vec::new();
-        let mut kind_ids: FxHashMap<ActivityKind, u32> = FxHashMap::default();
+        let mut kind_ids: FxHashMap<(CallType, &str), u32> = FxHashMap::default();
         let mut counts: FxHashMap<(u32, u32), [u32; 8]> = FxHashMap::default();
-        let mut properties: FxHashMap<(u32, String), PropertyStats> = FxHashMap::default();
-        let mut sums: FxHashMap<(String, String, u32), f64> = FxHashMap::default();
+        let mut properties: FxHashMap<(u32, &str), PropertyStats> = FxHashMap::default();
+        let mut sums: FxHashMap<(&str, &str, u32), f64> = FxHashMap::default();
         let mut first = vec![i64::MAX; profile_count];
         let mut last = vec![i64::MIN; profile_count];
 
@@ -190,12 +190,16 @@ impl DataSummary {
             }
             first[p] = first[p].min(event.time.0);
             last[p] = last[p].max(event.time.0);
-            let Some(kind) = activity_of(event) else {
+            let Some(key) = activity_key(event) else {
                 continue;
             };
             let next = kinds.len() as u32;
-            let id = *kind_ids.entry(kind.clone()).or_insert_with(|| {
-                kinds.push(kind);
+            let id = *kind_ids.entry(key).or_insert_with(|| {
+                kinds.push(match key {
+                    (CallType::Screen, name) => ActivityKind::Screen(name.to_owned()),
+                    (CallType::Page, prefix) => ActivityKind::PagePath(prefix.to_owned()),
+                    (_, name) => ActivityKind::Track(name.to_owned()),
+                });
                 next
             });
             let age = now.0 - event.time.0;
@@ -213,7 +217,7 @@ impl DataSummary {
                         continue;
                     }
                     properties
-                        .entry((id, key.clone()))
+                        .entry((id, key.as_str()))
                         .or_insert_with(|| PropertyStats {
                             key: key.clone(),
                             ..PropertyStats::default()
@@ -227,9 +231,7 @@ impl DataSummary {
                     let wanted = REVENUE_KEYS.contains(&key.as_str())
                         || revenue == Some((name, key.as_str()));
                     if let (true, Some(x)) = (wanted, numeric(value)) {
-                        *sums
-                            .entry((name.to_owned(), key.clone(), profile))
-                            .or_insert(0.0) += x;
+                        *sums.entry((name, key.as_str(), profile)).or_insert(0.0) += x;
                     }
                 }
             }
@@ -267,7 +269,7 @@ impl DataSummary {
                 .then_with(|| a.kind.cmp(&b.kind))
         });
 
-        let mut by_sum: FxHashMap<(String, String), Vec<f64>> = FxHashMap::default();
+        let mut by_sum: FxHashMap<(&str, &str), Vec<f64>> = FxHashMap::default();
         for ((event, property, _), sum) in sums {
             by_sum.entry((event, property)).or_default().push(sum);
         }
@@ -276,8 +278,8 @@ impl DataSummary {
             .map(|((event, property), mut sums)| {
                 sums.sort_by(f64::total_cmp);
                 ValueSums {
-                    event,
-                    property,
+                    event: event.to_owned(),
+                    property: property.to_owned(),
                     sums,
                 }
             })
@@ -387,25 +389,24 @@ fn choose_windows(span_ms: i64, horizon_days: i64) -> Vec<Window> {
     windows
 }
 
-/// The activity an event counts towards, if any: identify, group and alias calls describe who
-/// someone is, not what they do.
-fn activity_of(event: &Event) -> Option<ActivityKind> {
+/// The activity an event counts towards, if any, as its call and name (the path section for
+/// pages): identify, group and alias calls describe who someone is, not what they do.
+fn activity_key(event: &Event) -> Option<(CallType, &str)> {
     match event.call {
-        CallType::Track => event.name.clone().map(ActivityKind::Track),
-        CallType::Screen => event.name.clone().map(ActivityKind::Screen),
+        CallType::Track | CallType::Screen => Some((event.call, event.name.as_deref()?)),
         CallType::Page => {
             let path = event.properties.get("path")?.as_str()?;
-            Some(ActivityKind::PagePath(path_prefix(path)?))
+            Some((CallType::Page, path_prefix(path)?))
         }
         _ => None,
     }
 }
 
 /// The first segment of a URL path (`/pricing/teams` gives `/pricing`); none for the root.
-pub(crate) fn path_prefix(path: &str) -> Option<String> {
+fn path_prefix(path: &str) -> Option<&str> {
     let rest = path.strip_prefix('/')?;
-    let segment = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    (!segment.is_empty()).then(|| format!("/{segment}"))
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    (end > 0).then(|| &path[..=end])
 }
 
 /// A number, or a string in the numeric form the definition language accepts.
@@ -467,8 +468,9 @@ mod tests {
 
     #[test]
     fn prefixes_and_numbers() {
-        assert_eq!(path_prefix("/pricing/teams").as_deref(), Some("/pricing"));
-        assert_eq!(path_prefix("/pricing?x=1").as_deref(), Some("/pricing"));
+        assert_eq!(path_prefix("/pricing/teams"), Some("/pricing"));
+        assert_eq!(path_prefix("/pricing?x=1"), Some("/pricing"));
+        assert_eq!(path_prefix("/pricing"), Some("/pricing"));
         assert_eq!(path_prefix("/"), None);
         assert_eq!(path_prefix("pricing"), None);
         assert_eq!(numeric(&Value::from("49.99")), Some(49.99));
