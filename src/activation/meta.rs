@@ -185,10 +185,14 @@ pub fn is_hashed(text: &str) -> bool {
 /// `country` (any form [`normalize_country`] takes) helps PHONE (a missing country code), ST
 /// (US state names) and ZIP (US ZIP+4).
 pub fn normalize(key: MetaKey, raw: &str, country: Option<&str>) -> Option<String> {
-    let country = country.and_then(normalize_country);
+    normalize_in(key, raw, country.and_then(normalize_country).as_deref())
+}
+
+/// [`normalize`] with the country already normalized (`us`), as a row computes it once.
+fn normalize_in(key: MetaKey, raw: &str, country: Option<&str>) -> Option<String> {
     let out = match key {
         MetaKey::Email => raw.trim().to_lowercase(),
-        MetaKey::Phone => normalize_phone(raw, country.as_deref()),
+        MetaKey::Phone => normalize_phone(raw, country),
         MetaKey::Fn | MetaKey::Ln => normalize_name(raw),
         MetaKey::Fi => normalize_name(raw)
             .chars()
@@ -208,8 +212,8 @@ pub fn normalize(key: MetaKey, raw: &str, country: Option<&str>) -> Option<Strin
             .chars()
             .filter(|c| c.is_alphabetic())
             .collect(),
-        MetaKey::St => normalize_state(raw, country.as_deref()),
-        MetaKey::Zip => normalize_zip(raw, country.as_deref()),
+        MetaKey::St => normalize_state(raw, country),
+        MetaKey::Zip => normalize_zip(raw, country),
         MetaKey::Country => normalize_country(raw).unwrap_or_default(),
         MetaKey::ExternId => raw.trim().to_owned(),
         MetaKey::Madid => raw.trim().to_lowercase(),
@@ -221,10 +225,14 @@ pub fn normalize(key: MetaKey, raw: &str, country: Option<&str>) -> Option<Strin
 /// normalized text for EXTERN_ID and MADID; a value already 64 lowercase hex digits (after
 /// trimming) passes through for hashed keys; empty when nothing is left.
 pub fn cell(key: MetaKey, raw: &str, country: Option<&str>) -> String {
+    cell_in(key, raw, country.and_then(normalize_country).as_deref())
+}
+
+fn cell_in(key: MetaKey, raw: &str, country: Option<&str>) -> String {
     if key.is_hashed() && is_hashed(raw.trim()) {
         return raw.trim().to_owned();
     }
-    match normalize(key, raw, country) {
+    match normalize_in(key, raw, country) {
         None => String::new(),
         Some(v) if key.is_hashed() => sha256_hex(&v),
         Some(v) => v,
@@ -306,7 +314,7 @@ fn normalize_state(raw: &str, country: Option<&str>) -> String {
     if matches!(country, None | Some("us")) {
         if let Some((code, _)) = US_STATES
             .iter()
-            .find(|(code, name)| compact == *code || compact == name.replace(' ', ""))
+            .find(|(code, name)| compact == *code || compact == *name)
         {
             return (*code).to_owned();
         }
@@ -345,10 +353,13 @@ fn normalize_zip(raw: &str, country: Option<&str>) -> String {
 pub fn normalize_country(raw: &str) -> Option<String> {
     let t = raw.trim().to_lowercase();
     let t = t.trim_matches('.');
-    if t.len() == 2 && ISO_ALPHA2.split(' ').any(|c| c == t) {
+    if t.len() == 2 && is_iso_alpha2(t.as_bytes()) {
         return Some(t.to_owned());
     }
     let words: String = t.chars().filter(|c| c.is_alphabetic()).collect();
+    if words.is_empty() {
+        return None;
+    }
     COUNTRIES
         .iter()
         .find(|(_, alpha3, names)| {
@@ -358,6 +369,22 @@ pub fn normalize_country(raw: &str) -> Option<String> {
                     .any(|n| n.replace([' ', '-', '.', '\''], "") == words)
         })
         .map(|(code, ..)| (*code).to_owned())
+}
+
+fn is_iso_alpha2(code: &[u8]) -> bool {
+    // The table is sorted codes of 2 letters, 3 bytes apart: a binary search over slots.
+    let table = ISO_ALPHA2.as_bytes();
+    let slots = table.len().div_ceil(3);
+    let (mut lo, mut hi) = (0, slots);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match table[mid * 3..mid * 3 + 2].cmp(code) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+        }
+    }
+    false
 }
 
 fn dial_code(country: &str) -> Option<&'static str> {
@@ -400,12 +427,13 @@ pub struct MetaSession {
 
 /// The row Meta receives for one profile; `None` when every cell is empty.
 pub fn profile_row(schema: &MetaSchema, profile: &impl ProfileRecord) -> Option<Vec<String>> {
-    let country = first_text(profile, &["country", "address.country"]);
+    let country =
+        first_text(profile, &["country", "address.country"]).and_then(|c| normalize_country(&c));
     let row: Vec<String> = schema
         .keys
         .iter()
         .map(|&key| match source_value(key, profile) {
-            Some(raw) => cell(key, &raw, country.as_deref()),
+            Some(raw) => cell_in(key, &raw, country.as_deref()),
             None => String::new(),
         })
         .collect();
@@ -565,7 +593,7 @@ where
     }
 }
 
-/// US states, DC and territories: (code, lowercase name).
+/// US states, DC and territories: (code, lowercase name without spaces).
 const US_STATES: &[(&str, &str)] = &[
     ("al", "alabama"),
     ("ak", "alaska"),
@@ -595,40 +623,41 @@ const US_STATES: &[(&str, &str)] = &[
     ("mt", "montana"),
     ("ne", "nebraska"),
     ("nv", "nevada"),
-    ("nh", "new hampshire"),
-    ("nj", "new jersey"),
-    ("nm", "new mexico"),
-    ("ny", "new york"),
-    ("nc", "north carolina"),
-    ("nd", "north dakota"),
+    ("nh", "newhampshire"),
+    ("nj", "newjersey"),
+    ("nm", "newmexico"),
+    ("ny", "newyork"),
+    ("nc", "northcarolina"),
+    ("nd", "northdakota"),
     ("oh", "ohio"),
     ("ok", "oklahoma"),
     ("or", "oregon"),
     ("pa", "pennsylvania"),
-    ("ri", "rhode island"),
-    ("sc", "south carolina"),
-    ("sd", "south dakota"),
+    ("ri", "rhodeisland"),
+    ("sc", "southcarolina"),
+    ("sd", "southdakota"),
     ("tn", "tennessee"),
     ("tx", "texas"),
     ("ut", "utah"),
     ("vt", "vermont"),
     ("va", "virginia"),
     ("wa", "washington"),
-    ("wv", "west virginia"),
+    ("wv", "westvirginia"),
     ("wi", "wisconsin"),
     ("wy", "wyoming"),
-    ("dc", "district of columbia"),
-    ("pr", "puerto rico"),
+    ("dc", "districtofcolumbia"),
+    ("pr", "puertorico"),
     ("gu", "guam"),
-    ("vi", "us virgin islands"),
-    ("as", "american samoa"),
-    ("mp", "northern mariana islands"),
+    ("vi", "usvirginislands"),
+    ("as", "americansamoa"),
+    ("mp", "northernmarianaislands"),
 ];
 
 /// Every ISO 3166-1 alpha-2 code, lowercase.
 const ISO_ALPHA2: &str = "ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw";
 
-/// (alpha-2, alpha-3, names separated by `|`), all lowercase: the countries most audiences hold.
+/// (alpha-2, alpha-3, names separated by `|`), lowercase letters only (how inputs are compared):
+/// the countries most audiences hold.
 const COUNTRIES: &[(&str, &str, &str)] = &[
     (
         "us",
@@ -647,7 +676,7 @@ const COUNTRIES: &[(&str, &str, &str)] = &[
     ("es", "esp", "spain|españa"),
     ("pt", "prt", "portugal"),
     ("it", "ita", "italy|italia"),
-    ("nl", "nld", "netherlands|the netherlands|holland|nederland"),
+    ("nl", "nld", "netherlands|thenetherlands|holland|nederland"),
     ("be", "bel", "belgium|belgique|belgië"),
     ("ch", "che", "switzerland|schweiz|suisse|svizzera"),
     ("at", "aut", "austria|österreich"),
@@ -656,10 +685,10 @@ const COUNTRIES: &[(&str, &str, &str)] = &[
     ("dk", "dnk", "denmark|danmark"),
     ("fi", "fin", "finland|suomi"),
     ("pl", "pol", "poland|polska"),
-    ("cz", "cze", "czechia|czech republic"),
+    ("cz", "cze", "czechia|czechrepublic"),
     ("gr", "grc", "greece"),
     ("tr", "tur", "turkey|türkiye"),
-    ("ru", "rus", "russia|russian federation"),
+    ("ru", "rus", "russia|russianfederation"),
     ("ua", "ukr", "ukraine"),
     ("br", "bra", "brazil|brasil"),
     ("mx", "mex", "mexico|méxico"),
@@ -668,26 +697,26 @@ const COUNTRIES: &[(&str, &str, &str)] = &[
     ("co", "col", "colombia"),
     ("pe", "per", "peru|perú"),
     ("in", "ind", "india"),
-    ("cn", "chn", "china|people's republic of china"),
+    ("cn", "chn", "china|peoplesrepublicofchina"),
     ("jp", "jpn", "japan|nippon"),
-    ("kr", "kor", "south korea|korea|republic of korea"),
+    ("kr", "kor", "southkorea|korea|republicofkorea"),
     ("tw", "twn", "taiwan"),
-    ("hk", "hkg", "hong kong"),
+    ("hk", "hkg", "hongkong"),
     ("sg", "sgp", "singapore"),
     ("my", "mys", "malaysia"),
     ("id", "idn", "indonesia"),
     ("th", "tha", "thailand"),
-    ("vn", "vnm", "vietnam|viet nam"),
+    ("vn", "vnm", "vietnam|vietnam"),
     ("ph", "phl", "philippines"),
     ("au", "aus", "australia"),
-    ("nz", "nzl", "new zealand"),
-    ("za", "zaf", "south africa"),
+    ("nz", "nzl", "newzealand"),
+    ("za", "zaf", "southafrica"),
     ("ng", "nga", "nigeria"),
     ("ke", "ken", "kenya"),
     ("eg", "egy", "egypt"),
     ("il", "isr", "israel"),
-    ("ae", "are", "united arab emirates|uae"),
-    ("sa", "sau", "saudi arabia"),
+    ("ae", "are", "unitedarabemirates|uae"),
+    ("sa", "sau", "saudiarabia"),
 ];
 
 /// International dialling codes, for phones written without one.
