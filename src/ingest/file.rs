@@ -1,0 +1,268 @@
+//! Messages from files and replays: NDJSON streams, batch or array files, and the dedup rule.
+//!
+//! These are what the CLI commands and the other areas call to load events, so they stay small:
+//! [`read_ndjson`] streams, [`read_file_bytes`] takes a whole file in any of the three shapes,
+//! [`dedup`] applies the `messageId` rule to what was accepted.
+
+use std::io::BufRead;
+
+use rustc_hash::FxHashMap;
+use serde_json::value::RawValue;
+
+use super::message::{self, Place};
+use super::{codes, parse_batch, trim_json_space, Outcome, Rejection, Source};
+use crate::event::Event;
+
+/// A streaming NDJSON reader: one message per line, blank lines skipped.
+///
+/// Each item is the accepted event or the rejection of one line; a rejection's `index` is the
+/// line number (1-based) and its `path` is relative to the message (`event`, `context.traits`).
+/// Every line is held to the 32,768-byte message limit. A read error ends the stream with one
+/// last item, a rejection coded `io_error`.
+pub struct NdjsonReader<R> {
+    reader: R,
+    source: Source,
+    line: usize,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+/// Streams the messages of an NDJSON reader (see [`NdjsonReader`]).
+///
+/// ```
+/// use tessera::ingest::{read_ndjson, Source};
+/// let file = "{\"type\":\"page\",\"userId\":1,\"messageId\":\"a\",\"timestamp\":\"2026-01-01T00:00:00Z\"}\n\n{\"type\":\"page\"}\n";
+/// let results: Vec<_> = read_ndjson(file.as_bytes(), Source::File { derive_ids: false }).collect();
+/// assert_eq!(results[0].as_ref().unwrap().user_id.as_deref(), Some("1"));
+/// assert_eq!(results[1].as_ref().unwrap_err().index, 3);
+/// ```
+pub fn read_ndjson<R: BufRead>(reader: R, source: Source) -> NdjsonReader<R> {
+    NdjsonReader {
+        reader,
+        source,
+        line: 0,
+        buf: Vec::with_capacity(1024),
+        done: false,
+    }
+}
+
+impl<R> NdjsonReader<R> {
+    /// The number of the last line read (1-based; 0 before the first).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+}
+
+impl<R: BufRead> Iterator for NdjsonReader<R> {
+    type Item = Result<Event, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    let text = trim_json_space(&self.buf);
+                    if !text.is_empty() {
+                        return Some(parse_line(text, self.line, self.source));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(Rejection {
+                        index: self.line + 1,
+                        path: String::new(),
+                        code: codes::IO_ERROR,
+                        message: e.to_string(),
+                    }));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn parse_line(text: &[u8], line: usize, source: Source) -> Result<Event, Rejection> {
+    let place = Place {
+        index: line,
+        prefix: "",
+        route_call: None,
+        source,
+        batch: None,
+    };
+    message::parse_text(text, &place)
+}
+
+/// Reads a whole file of messages in any of three shapes, told apart by their first bytes:
+///
+/// - a JSON array of messages: indexes are positions, paths `[3].event`;
+/// - a batch object `{"batch": [...], "context"?, ...}`: the batch merge applies, indexes are
+///   positions, paths `batch[3].event` (the edge's body limits do not apply to files, the
+///   per-message one does);
+/// - otherwise NDJSON (one message per line; a single, possibly pretty-printed, message object
+///   is read as one message): indexes are line numbers, paths are relative to the message.
+///
+/// A file that is broken as a whole (an array or batch that is not JSON, a batch without a
+/// `batch` array) gives one rejection with index 0 and the request-level code.
+pub fn read_file_bytes(bytes: &[u8], source: Source) -> Outcome {
+    let start = bytes
+        .iter()
+        .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(bytes.len());
+    let lines_before = bytes[..start].iter().filter(|&&b| b == b'\n').count();
+    match bytes.get(start) {
+        Some(b'[') => read_array(bytes, source),
+        Some(b'{') => match single_value_keys(bytes) {
+            Some(has_batch) if has_batch => match parse_batch(bytes, source, false) {
+                Ok(outcome) => outcome,
+                Err(e) => whole_file_rejection(e),
+            },
+            Some(_) => collect(std::iter::once(parse_line(
+                trim_json_space(bytes),
+                lines_before + 1,
+                source,
+            ))),
+            None => collect(read_ndjson(bytes, source)),
+        },
+        _ => collect(read_ndjson(bytes, source)),
+    }
+}
+
+/// `Some(has a "batch" key)` when the whole text is one JSON object, `None` otherwise.
+fn single_value_keys(bytes: &[u8]) -> Option<bool> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let keys: std::collections::HashMap<String, &RawValue> = serde_json::from_str(text).ok()?;
+    Some(keys.contains_key("batch"))
+}
+
+fn read_array(bytes: &[u8], source: Source) -> Outcome {
+    let items = std::str::from_utf8(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str::<Vec<&RawValue>>(text).map_err(|e| e.to_string()));
+    let items = match items {
+        Ok(items) => items,
+        Err(message) => {
+            return Outcome {
+                rejected: vec![Rejection {
+                    index: 0,
+                    path: String::new(),
+                    code: codes::INVALID_JSON,
+                    message,
+                }],
+                ..Outcome::default()
+            }
+        }
+    };
+    collect(items.iter().enumerate().map(|(index, item)| {
+        let prefix = format!("[{index}]");
+        let place = Place {
+            index,
+            prefix: &prefix,
+            route_call: None,
+            source,
+            batch: None,
+        };
+        message::parse_text(item.get().as_bytes(), &place)
+    }))
+}
+
+fn whole_file_rejection(e: super::RequestError) -> Outcome {
+    let rejected = if e.errors.is_empty() {
+        vec![Rejection {
+            index: 0,
+            path: String::new(),
+            code: e.code,
+            message: e.message,
+        }]
+    } else {
+        e.errors
+    };
+    Outcome {
+        rejected,
+        ..Outcome::default()
+    }
+}
+
+fn collect(results: impl Iterator<Item = Result<Event, Rejection>>) -> Outcome {
+    let mut outcome = Outcome::default();
+    for result in results {
+        match result {
+            Ok(event) => outcome.accepted.push(event),
+            Err(rejection) => outcome.rejected.push(rejection),
+        }
+    }
+    outcome
+}
+
+/// The dedup rule for files and replays: among accepted events, one per `messageId`, the one with
+/// the earliest event time (ties: the first inserted).
+///
+/// ```
+/// use tessera::ingest::{read_file_bytes, Dedup, Source};
+/// let file = br#"
+/// {"type":"page","userId":"u","messageId":"m","timestamp":"2026-01-02T00:00:00Z"}
+/// {"type":"page","userId":"u","messageId":"m","timestamp":"2026-01-01T00:00:00Z"}
+/// "#;
+/// let mut dedup = Dedup::new();
+/// for event in read_file_bytes(file, Source::File { derive_ids: false }).accepted {
+///     dedup.insert(event);
+/// }
+/// let (kept, dropped) = dedup.finish();
+/// assert_eq!((kept.len(), dropped), (1, 1));
+/// assert_eq!(kept[0].time.to_string(), "2026-01-01T00:00:00.000Z");
+/// ```
+#[derive(Default, Debug)]
+pub struct Dedup {
+    kept: FxHashMap<String, Event>,
+    dropped: usize,
+}
+
+impl Dedup {
+    /// An empty set.
+    pub fn new() -> Dedup {
+        Dedup::default()
+    }
+
+    /// Offers one event; `false` when it is a duplicate (of a kept event, or one it replaced).
+    pub fn insert(&mut self, event: Event) -> bool {
+        use std::collections::hash_map::Entry;
+        match self.kept.entry(event.message_id.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(event);
+                true
+            }
+            Entry::Occupied(mut slot) => {
+                self.dropped += 1;
+                if event.time < slot.get().time {
+                    slot.insert(event);
+                }
+                false
+            }
+        }
+    }
+
+    /// How many duplicates were dropped so far.
+    pub fn duplicates(&self) -> usize {
+        self.dropped
+    }
+
+    /// The kept events sorted by (event time, `messageId`), and the number dropped.
+    pub fn finish(self) -> (Vec<Event>, usize) {
+        let mut kept: Vec<Event> = self.kept.into_values().collect();
+        kept.sort_by(|a, b| (a.time, &a.message_id).cmp(&(b.time, &b.message_id)));
+        (kept, self.dropped)
+    }
+}
+
+/// Applies [`Dedup`] to `events` (in arrival order): the kept events sorted by (event time,
+/// `messageId`), so the result depends on arrival order only to break exact ties, and the number
+/// of duplicates dropped.
+pub fn dedup(events: Vec<Event>) -> (Vec<Event>, usize) {
+    let mut set = Dedup::new();
+    for event in events {
+        set.insert(event);
+    }
+    set.finish()
+}
