@@ -8,8 +8,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde_json::Value;
 use tessera::ingest::{
-    self, codes, decode_body, parse_message, parse_request, read_file_bytes, read_ndjson, Outcome,
-    RequestError, Route, Source,
+    self, codes, decode_body, parse_message, parse_request, read_file_bytes, read_ndjson,
+    validate_ndjson, Outcome, RequestError, Route, Source,
 };
 use tessera::{CallType, Event, Timestamp};
 
@@ -172,17 +172,30 @@ fn check(case: &Value, got: Result<Outcome, RequestError>) -> Result<(), String>
     }
     if let Some(key) = expect.get("write_key") {
         if outcome.write_key != opt_text(key) {
-            return Err(format!("write_key: want {key}, got {:?}", outcome.write_key));
+            return Err(format!(
+                "write_key: want {key}, got {:?}",
+                outcome.write_key
+            ));
         }
     }
     if let Some(d) = expect.get("dedup") {
         let (kept, dropped) = ingest::dedup(outcome.accepted.clone());
         let ids: Vec<&str> = kept.iter().map(|e| e.message_id.as_str()).collect();
-        if ids != d["kept"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>() {
+        if ids
+            != d["kept"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect::<Vec<_>>()
+        {
             return Err(format!("dedup kept: want {}, got {ids:?}", d["kept"]));
         }
         if dropped as u64 != d["dropped"].as_u64().unwrap() {
-            return Err(format!("dedup dropped: want {}, got {dropped}", d["dropped"]));
+            return Err(format!(
+                "dedup dropped: want {}, got {dropped}",
+                d["dropped"]
+            ));
         }
         if let Some(names) = d.get("kept_names") {
             let got: Vec<Value> = kept.iter().map(|e| e.name.clone().into()).collect();
@@ -214,7 +227,12 @@ fn fixture_corpus() {
         }
     }
     assert!(count > 100, "only {count} cases found");
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every code a message or request can get appears in the corpus, so the JS side checks it too.
@@ -227,7 +245,12 @@ fn corpus_covers_every_code() {
             if let Some(code) = expect.get("error").and_then(Value::as_str) {
                 seen.insert(code.to_owned());
             }
-            for r in expect.get("rejected").and_then(Value::as_array).into_iter().flatten() {
+            for r in expect
+                .get("rejected")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 seen.insert(r["code"].as_str().unwrap().to_owned());
             }
         }
@@ -250,11 +273,25 @@ fn routes() {
         ("alias", CallType::Alias),
     ] {
         let short = &path[..1];
-        assert_eq!(Route::from_path(&format!("/v1/{path}")), Some(Route::Single(call)));
-        assert_eq!(Route::from_path(&format!("/v1/{short}")), Some(Route::Single(call)));
+        assert_eq!(
+            Route::from_path(&format!("/v1/{path}")),
+            Some(Route::Single(call))
+        );
+        assert_eq!(
+            Route::from_path(&format!("/v1/{short}")),
+            Some(Route::Single(call))
+        );
     }
     assert_eq!(Route::from_path("/v1/b"), Some(Route::Batch));
-    for bad in ["/v1/", "/v1/import", "/v2/track", "/track", "/v1/Track", "v1/t", "/v1/tt"] {
+    for bad in [
+        "/v1/",
+        "/v1/import",
+        "/v2/track",
+        "/track",
+        "/v1/Track",
+        "v1/t",
+        "/v1/tt",
+    ] {
         assert_eq!(Route::from_path(bad), None, "{bad}");
     }
 }
@@ -280,7 +317,10 @@ fn parse_message_is_what_the_ndjson_reader_does() {
     assert_eq!(streamed, vec![Ok(one.clone())]);
     assert_eq!(one.name.as_deref(), Some("Home"));
     let bad = parse_message(br#"{"type":"screen"}"#, 7, source).unwrap_err();
-    assert_eq!((bad.index, bad.path.as_str(), bad.code), (7, "userId", "missing_id"));
+    assert_eq!(
+        (bad.index, bad.path.as_str(), bad.code),
+        (7, "userId", "missing_id")
+    );
 }
 
 #[test]
@@ -348,7 +388,9 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         prop_oneof![
             Just("track".to_owned()),
             Just("alias".to_owned()),
@@ -387,9 +429,14 @@ fn sources() -> [Source; 3] {
 fn check_invariants(outcome: &Outcome) {
     for event in &outcome.accepted {
         assert!(!event.message_id.is_empty());
-        for id in [&event.user_id, &event.anonymous_id, &event.previous_id, &event.group_id]
-            .into_iter()
-            .flatten()
+        for id in [
+            &event.user_id,
+            &event.anonymous_id,
+            &event.previous_id,
+            &event.group_id,
+        ]
+        .into_iter()
+        .flatten()
         {
             assert!(!id.trim().is_empty());
         }
@@ -427,6 +474,14 @@ proptest! {
             check_invariants(&outcome);
             prop_assert_eq!(outcome.accepted.len() + outcome.rejected.len(), 2);
             check_invariants(&read_file_bytes(&text, source));
+            // Validation without building objects gives the same verdicts as full parsing.
+            let full: Vec<_> = read_ndjson(&text[..], source)
+                .map(|r| r.map(|e| (e.message_id, e.call, e.time)))
+                .collect();
+            let quick: Vec<_> = validate_ndjson(&text[..], source)
+                .map(|r| r.map(|m| (m.message_id, m.call, m.time)))
+                .collect();
+            prop_assert_eq!(full, quick);
         }
     }
 
@@ -462,6 +517,30 @@ proptest! {
             prop_assert_eq!(Some(kept.time), earliest);
         }
     }
+}
+
+/// The validator and the full reader agree on every NDJSON file of the corpus.
+#[test]
+fn validator_agrees_with_reader_on_the_corpus() {
+    let mut compared = 0;
+    for (_, fixture) in fixture_files() {
+        for case in fixture["cases"].as_array().unwrap() {
+            if case["route"] != "file" {
+                continue;
+            }
+            let body = body_of(case);
+            let source = source_of(case);
+            let full: Vec<_> = read_ndjson(&body[..], source)
+                .map(|r| r.map(|e| e.message_id))
+                .collect();
+            let quick: Vec<_> = validate_ndjson(&body[..], source)
+                .map(|r| r.map(|m| m.message_id))
+                .collect();
+            assert_eq!(full, quick, "{}", case["name"]);
+            compared += 1;
+        }
+    }
+    assert!(compared > 5);
 }
 
 #[test]

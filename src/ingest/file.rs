@@ -11,7 +11,8 @@ use serde_json::value::RawValue;
 
 use super::message::{self, Place};
 use super::{codes, parse_batch, trim_json_space, Outcome, Rejection, Source};
-use crate::event::Event;
+use crate::event::{CallType, Event};
+use crate::time::Timestamp;
 
 /// A streaming NDJSON reader: one message per line, blank lines skipped.
 ///
@@ -57,6 +58,12 @@ impl<R: BufRead> Iterator for NdjsonReader<R> {
     type Item = Result<Event, Rejection>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        self.next_with(true)
+    }
+}
+
+impl<R: BufRead> NdjsonReader<R> {
+    fn next_with(&mut self, keep_objects: bool) -> Option<Result<Event, Rejection>> {
         while !self.done {
             self.buf.clear();
             match self.reader.read_until(b'\n', &mut self.buf) {
@@ -65,7 +72,7 @@ impl<R: BufRead> Iterator for NdjsonReader<R> {
                     self.line += 1;
                     let text = trim_json_space(&self.buf);
                     if !text.is_empty() {
-                        return Some(parse_line(text, self.line, self.source));
+                        return Some(parse_line(text, self.line, self.source, keep_objects));
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -84,15 +91,61 @@ impl<R: BufRead> Iterator for NdjsonReader<R> {
     }
 }
 
-fn parse_line(text: &[u8], line: usize, source: Source) -> Result<Event, Rejection> {
+fn parse_line(
+    text: &[u8],
+    line: usize,
+    source: Source,
+    keep_objects: bool,
+) -> Result<Event, Rejection> {
     let place = Place {
         index: line,
         prefix: "",
         route_call: None,
         source,
         batch: None,
+        keep_objects,
     };
     message::parse_text(text, &place)
+}
+
+/// What validation keeps of an accepted message: enough to count it and find duplicates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidMessage {
+    /// The `messageId` (given, or derived with `derive_ids`).
+    pub message_id: String,
+    /// The call type.
+    pub call: CallType,
+    /// The event time.
+    pub time: Timestamp,
+}
+
+/// A streaming NDJSON validator: the same verdicts, indexes and paths as [`NdjsonReader`], but
+/// `properties`, `traits`, `context` and `integrations` are only checked, never built, which is
+/// what makes `tessera validate` fast.
+pub struct NdjsonValidator<R>(NdjsonReader<R>);
+
+/// Validates the messages of an NDJSON reader (see [`NdjsonValidator`]).
+///
+/// ```
+/// use tessera::ingest::{validate_ndjson, Source};
+/// let file = b"{\"type\":\"page\",\"userId\":\"u\",\"messageId\":\"a\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"context\":{\"traits\":1}}\n";
+/// let verdicts: Vec<_> = validate_ndjson(&file[..], Source::File { derive_ids: false }).collect();
+/// assert_eq!(verdicts[0].as_ref().unwrap_err().code, "wrong_type");
+/// ```
+pub fn validate_ndjson<R: BufRead>(reader: R, source: Source) -> NdjsonValidator<R> {
+    NdjsonValidator(read_ndjson(reader, source))
+}
+
+impl<R: BufRead> Iterator for NdjsonValidator<R> {
+    type Item = Result<ValidMessage, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.0.next_with(false)?.map(|event| ValidMessage {
+            message_id: event.message_id,
+            call: event.call,
+            time: event.time,
+        }))
+    }
 }
 
 /// Reads a whole file of messages in any of three shapes, told apart by their first bytes:
@@ -123,6 +176,7 @@ pub fn read_file_bytes(bytes: &[u8], source: Source) -> Outcome {
                 trim_json_space(bytes),
                 lines_before + 1,
                 source,
+                true,
             ))),
             None => collect(read_ndjson(bytes, source)),
         },
@@ -163,6 +217,7 @@ fn read_array(bytes: &[u8], source: Source) -> Outcome {
             route_call: None,
             source,
             batch: None,
+            keep_objects: true,
         };
         message::parse_text(item.get().as_bytes(), &place)
     }))

@@ -86,12 +86,81 @@ fn field<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Field<'de>>, A::E
     })
 }
 
-/// Reads an object-valued field, `null` counting as absent.
-fn object<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Value>, A::Error> {
-    Ok(match map.next_value_seed(StrictValue)? {
+/// Reads an object-valued field, `null` counting as absent. Unless `keep`, the object is only
+/// checked and stands in as an empty object (with a stand-in `traits` for `context`), so the
+/// checks run unchanged while nothing is built.
+fn object<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    keep: bool,
+    probe_traits: bool,
+) -> Result<Option<Value>, A::Error> {
+    let value = if keep {
+        map.next_value_seed(StrictValue)?
+    } else {
+        map.next_value_seed(Probe { probe_traits })?
+    };
+    Ok(match value {
         Value::Null => None,
         v => Some(v),
     })
+}
+
+/// Checks a value and gives its shape only: `null`, an empty object, or `false` for anything
+/// else; with `probe_traits`, an object keeps the shape of its `traits` member.
+struct Probe {
+    probe_traits: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Probe {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Probe {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        strict::ignore_seq(seq)?;
+        Ok(Value::Bool(false))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut keys = KeySet::default();
+        let mut shape = Object::new();
+        while let Some(Key(key)) = map.next_key()? {
+            if self.probe_traits && key == "traits" {
+                let traits = map.next_value_seed(Probe {
+                    probe_traits: false,
+                })?;
+                shape.insert("traits".to_owned(), traits);
+            } else {
+                map.next_value_seed(StrictIgnore)?;
+            }
+            keys.insert::<A::Error>(key)?;
+        }
+        Ok(Value::Object(shape))
+    }
 }
 
 /// The fields of one message that the contract looks at.
@@ -115,17 +184,22 @@ pub(crate) struct RawMessage<'de> {
     pub integrations: Option<Value>,
 }
 
-/// Parses a message's text; `None` when it is JSON but not an object.
-pub(crate) struct MessageSeed;
+/// Parses a message's text; `None` when it is JSON but not an object. Unless `keep`, the
+/// object fields are checked but not built.
+pub(crate) struct MessageSeed {
+    keep: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for MessageSeed {
     type Value = Option<RawMessage<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(MessageVisitor)
+        d.deserialize_any(MessageVisitor { keep: self.keep })
     }
 }
 
-struct MessageVisitor;
+struct MessageVisitor {
+    keep: bool,
+}
 
 impl<'de> Visitor<'de> for MessageVisitor {
     type Value = Option<RawMessage<'de>>;
@@ -202,10 +276,10 @@ impl<'de> Visitor<'de> for MessageVisitor {
                 9 => m.original_timestamp = field(&mut map)?,
                 10 => m.sent_at = field(&mut map)?,
                 11 => m.write_key = field(&mut map)?,
-                12 => m.properties = object(&mut map)?,
-                13 => m.traits = object(&mut map)?,
-                14 => m.context = object(&mut map)?,
-                _ => m.integrations = object(&mut map)?,
+                12 => m.properties = object(&mut map, self.keep, false)?,
+                13 => m.traits = object(&mut map, self.keep, false)?,
+                14 => m.context = object(&mut map, self.keep, true)?,
+                _ => m.integrations = object(&mut map, self.keep, false)?,
             }
         }
         Ok(Some(m))
@@ -230,6 +304,9 @@ pub(crate) struct Place<'a> {
     pub route_call: Option<CallType>,
     pub source: Source,
     pub batch: Option<&'a BatchDefaults>,
+    /// Build `properties`, `traits`, `context` and `integrations`; when false they are only
+    /// checked and the event carries them empty.
+    pub keep_objects: bool,
 }
 
 impl Place<'_> {
@@ -265,9 +342,14 @@ pub(crate) fn parse_text(text: &[u8], place: &Place<'_>) -> Result<Event, Reject
     }
     let utf8 = std::str::from_utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
-    let raw = strict::from_str_seed(utf8, MessageSeed)
-        .map_err(|e| place.reject("", codes::INVALID_JSON, e.to_string()))?
-        .ok_or_else(|| place.reject("", codes::NOT_AN_OBJECT, "a message must be a JSON object"))?;
+    let raw = strict::from_str_seed(
+        utf8,
+        MessageSeed {
+            keep: place.keep_objects,
+        },
+    )
+    .map_err(|e| place.reject("", codes::INVALID_JSON, e.to_string()))?
+    .ok_or_else(|| place.reject("", codes::NOT_AN_OBJECT, "a message must be a JSON object"))?;
     check(raw, text, place)
 }
 
@@ -330,11 +412,7 @@ fn check_object(v: Option<Value>, name: &str, place: &Place<'_>) -> Result<Objec
     match v {
         None => Ok(Object::new()),
         Some(Value::Object(o)) => Ok(o),
-        Some(_) => Err(place.reject(
-            name,
-            codes::WRONG_TYPE,
-            format!("{name} must be an object"),
-        )),
+        Some(_) => Err(place.reject(name, codes::WRONG_TYPE, format!("{name} must be an object"))),
     }
 }
 
@@ -471,7 +549,10 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
     let mut context = check_object(raw.context, "context", place)?;
     let batch = place.batch;
     merge(&mut context, batch.and_then(|b| b.context.as_ref()));
-    if context.get("traits").is_some_and(|t| !t.is_object() && !t.is_null()) {
+    if context
+        .get("traits")
+        .is_some_and(|t| !t.is_object() && !t.is_null())
+    {
         return Err(place.reject(
             "context.traits",
             codes::WRONG_TYPE,
@@ -479,7 +560,10 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
         ));
     }
     let mut integrations = check_object(raw.integrations, "integrations", place)?;
-    merge(&mut integrations, batch.and_then(|b| b.integrations.as_ref()));
+    merge(
+        &mut integrations,
+        batch.and_then(|b| b.integrations.as_ref()),
+    );
 
     let timestamp = check_time(&raw.timestamp, "timestamp", place)?;
     let original = check_time(&raw.original_timestamp, "originalTimestamp", place)?;

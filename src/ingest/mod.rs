@@ -36,7 +36,10 @@ mod file;
 mod message;
 mod strict;
 
-pub use file::{dedup, read_file_bytes, read_ndjson, Dedup, NdjsonReader};
+pub use file::{
+    dedup, read_file_bytes, read_ndjson, validate_ndjson, Dedup, NdjsonReader, NdjsonValidator,
+    ValidMessage,
+};
 
 use message::{BatchDefaults, Field, Place};
 use strict::{Key, KeySet, StrictIgnore, StrictValue};
@@ -209,7 +212,11 @@ pub mod codes {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{} {}: {} ({})", self.index, self.path, self.message, self.code)
+        write!(
+            f,
+            "#{} {}: {} ({})",
+            self.index, self.path, self.message, self.code
+        )
     }
 }
 
@@ -302,8 +309,14 @@ fn is_json_space(b: u8) -> bool {
 
 /// `text` without the JSON whitespace around it: a message's size is measured on this.
 pub(crate) fn trim_json_space(text: &[u8]) -> &[u8] {
-    let start = text.iter().position(|&b| !is_json_space(b)).unwrap_or(text.len());
-    let end = text.iter().rposition(|&b| !is_json_space(b)).map_or(start, |e| e + 1);
+    let start = text
+        .iter()
+        .position(|&b| !is_json_space(b))
+        .unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|&b| !is_json_space(b))
+        .map_or(start, |e| e + 1);
     &text[start..end]
 }
 
@@ -326,6 +339,7 @@ pub fn parse_request(route: Route, body: &[u8], source: Source) -> Result<Outcom
                 route_call: Some(call),
                 source,
                 batch: None,
+                keep_objects: true,
             };
             let event = message::parse_text(text, &place)?;
             Ok(Outcome {
@@ -346,6 +360,7 @@ pub fn parse_message(text: &[u8], index: usize, source: Source) -> Result<Event,
         route_call: None,
         source,
         batch: None,
+        keep_objects: true,
     };
     message::parse_text(trim_json_space(text), &place)
 }
@@ -480,7 +495,10 @@ impl<'de> Visitor<'de> for BatchVisitor {
 }
 
 /// The batch-level object `name`, `null` counting as absent.
-fn batch_object(v: Option<Value>, name: &str) -> Result<Option<crate::event::Object>, RequestError> {
+fn batch_object(
+    v: Option<Value>,
+    name: &str,
+) -> Result<Option<crate::event::Object>, RequestError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
@@ -567,6 +585,7 @@ pub(crate) fn parse_batch(
             route_call: None,
             source,
             batch: Some(&defaults),
+            keep_objects: true,
         };
         match message::parse_text(item.get().as_bytes(), &place) {
             Ok(event) => outcome.accepted.push(event),

@@ -238,7 +238,14 @@ mod tests {
 
     #[test]
     fn refuses_what_rfc_8259_refuses() {
-        for bad in ["NaN", "[Infinity]", "{\"a\":-Infinity}", "[1,]", "'a'", "{} x"] {
+        for bad in [
+            "NaN",
+            "[Infinity]",
+            "{\"a\":-Infinity}",
+            "[1,]",
+            "'a'",
+            "{} x",
+        ] {
             assert!(parse_value(bad).is_err(), "{bad}");
         }
     }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tessera::ingest::{self, codes, Rejection, Source};
-use tessera::Event;
 
 use crate::CliResult;
 
@@ -49,11 +48,11 @@ struct Tally {
 const EXAMPLES: usize = 10;
 
 impl Tally {
-    fn add(&mut self, result: Result<Event, Rejection>) -> Result<(), io::Error> {
+    fn add(&mut self, result: Result<String, Rejection>) -> Result<(), io::Error> {
         match result {
-            Ok(event) => {
+            Ok(message_id) => {
                 self.accepted += 1;
-                if !self.seen.insert(event.message_id) {
+                if !self.seen.insert(message_id) {
                     self.duplicates += 1;
                 }
             }
@@ -100,14 +99,14 @@ pub fn run(args: Args) -> CliResult {
     }
     if is_ndjson_line(&head) {
         let chained = BufReader::new(io::Cursor::new(head).chain(reader));
-        for result in ingest::read_ndjson(chained, source) {
-            tally.add(result)?;
+        for result in ingest::validate_ndjson(chained, source) {
+            tally.add(result.map(|m| m.message_id))?;
         }
     } else {
         reader.read_to_end(&mut head)?;
         let outcome = ingest::read_file_bytes(&head, source);
         for event in outcome.accepted {
-            tally.add(Ok(event))?;
+            tally.add(Ok(event.message_id))?;
         }
         for rejection in outcome.rejected {
             tally.add(Err(rejection))?;
