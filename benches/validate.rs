@@ -54,10 +54,10 @@ fn message(rng: &mut Pcg64, i: usize) -> String {
         format!(r#""anonymousId":"{:016x}""#, rng.gen::<u64>())
     };
     let context = format!(
-        r#""context":{{"library":{{"name":"analytics.js","version":"5.2.1"}},"userAgent":"{agent}","ip":"{ip}","page":{{"path":"{path}","referrer":"https://www.google.com/","title":"Tessera","url":"https://shop.example.com{path}"}}}}"#
+        r#""context":{{"library":{{"name":"analytics.js","version":"5.2.1"}},"userAgent":"{agent}","ip":"{ip}","page":{{"path":"{path}","referrer":"https://www.google.com/","url":"https://shop.example.com{path}"}}}}"#
     );
     let head = format!(
-        r#""messageId":"ajs-{:032x}","timestamp":"{time}","sentAt":"{time}""#,
+        r#""messageId":"ajs-{:032x}","timestamp":"{time}""#,
         rng.gen::<u128>()
     );
     match rng.gen_range(0..10) {

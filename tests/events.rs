@@ -537,6 +537,18 @@ fn validator_agrees_with_reader_on_the_corpus() {
                 .map(|r| r.map(|m| m.message_id))
                 .collect();
             assert_eq!(full, quick, "{}", case["name"]);
+            // Lines straddling the reader's buffer give the same answers.
+            for capacity in [1, 7, 64] {
+                let reader = std::io::BufReader::with_capacity(capacity, &body[..]);
+                let small: Vec<_> = read_ndjson(reader, source)
+                    .map(|r| r.map(|e| e.message_id))
+                    .collect();
+                assert_eq!(
+                    full, small,
+                    "{} with a {capacity}-byte buffer",
+                    case["name"]
+                );
+            }
             compared += 1;
         }
     }

@@ -58,7 +58,7 @@ impl<'de> KeySet<'de> {
             large.insert(key);
             return Ok(());
         }
-        if self.small.iter().any(|k| *k == key) {
+        if self.small.contains(&key) {
             return Err(duplicate(&key));
         }
         self.small.push(key);
