@@ -559,3 +559,54 @@ fn validator_agrees_with_reader_on_the_corpus() {
 fn fixtures_readme_exists() {
     assert!(Path::new(FIXTURES).join("README.md").exists());
 }
+
+/// `tessera validate` through its real binary: the JSON report and the exit codes.
+#[test]
+fn validate_command() {
+    use std::process::{Command, Stdio};
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("validate")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tessera");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let good = r#"{"type":"page","userId":"u","messageId":"a","timestamp":"2026-01-01T00:00:00Z"}"#;
+    let ndjson = format!(
+        "{good}\n\n{good}\n{{\"type\":\"track\",\"userId\":\"u\"}}\n{{\"type\":\"page\"}}\n"
+    );
+    let (code, out) = run(&["--format", "json", "-"], ndjson.as_bytes());
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        out.trim(),
+        r#"{"accepted":2,"rejected":2,"by_code":{"missing_event":1,"missing_id":1},"duplicates":1}"#
+    );
+    let (code, out) = run(&["--format", "json", "-"], format!("{good}\n").as_bytes());
+    assert_eq!(
+        (code, out.trim()),
+        (
+            Some(0),
+            r#"{"accepted":1,"rejected":0,"by_code":{},"duplicates":0}"#
+        )
+    );
+    // A pretty-printed batch file is read whole; missing ids derived on request.
+    let batch = "{\n  \"batch\": [\n    {\"type\": \"page\", \"userId\": \"u\", \"timestamp\": \"2026-01-01T00:00:00Z\"}\n  ]\n}\n";
+    let (code, out) = run(&["--format", "json", "-"], batch.as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(out.contains(r#""missing_message_id":1"#), "{out}");
+    let (code, _) = run(&["--derive-ids", "-"], batch.as_bytes());
+    assert_eq!(code, Some(0));
+    let (code, out) = run(&["-"], b"[1]");
+    assert_eq!(code, Some(1));
+    assert!(out.contains("not_an_object"), "{out}");
+    let (code, _) = run(&["/nonexistent/events.ndjson"], b"");
+    assert_eq!(code, Some(2));
+    let (code, _) = run(&["--format", "yaml", "-"], b"");
+    assert_eq!(code, Some(2));
+}
