@@ -416,10 +416,11 @@ fn check_object(v: Option<Value>, name: &str, place: &Place<'_>) -> Result<Objec
     }
 }
 
-/// Copies each key of the batch's object that the message's own object lacks.
+/// Copies each key of the batch's object that the message's own object lacks (a `null` member
+/// counting as absent, as everywhere in the contract).
 fn merge(own: &mut Object, batch: Option<&Object>) {
     for (key, value) in batch.into_iter().flatten() {
-        if !own.contains_key(key) {
+        if own.get(key).is_none_or(Value::is_null) {
             own.insert(key.clone(), value.clone());
         }
     }

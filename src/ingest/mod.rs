@@ -110,8 +110,8 @@ pub type Code = &'static str;
 /// One rejected message of a batch (or the one message of a single-call request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
-    /// Position of the message in the batch (0 for a single-call request or an NDJSON line's
-    /// position in a file).
+    /// Position of the message: its 0-based position in a batch or array file, 0 for a
+    /// single-call request, the 1-based line number in an NDJSON file.
     pub index: usize,
     /// JSON path of the offending field, e.g. `batch[3].event`.
     pub path: String,
@@ -124,7 +124,7 @@ pub struct Rejection {
 /// A request that cannot be taken at all (answered 400 as a whole).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestError {
-    /// Stable code (`invalid_json`, `batch_too_large`, `message_too_large`, ...).
+    /// Stable code (`invalid_json`, `body_too_large`, `message_too_large`, ...), see [`codes`].
     pub code: Code,
     /// Human-readable explanation.
     pub message: String,
