@@ -169,14 +169,15 @@ pub(crate) struct Engine {
     /// Per identifier: the slot it was attached to, `NONE` when no profile holds it.
     pub(crate) owner: Vec<u32>,
     pub(crate) parent: Vec<u32>,
-    /// Per slot: creation sequence number (earliest created keeps its id on merge).
-    born: Vec<u64>,
+    /// Per slot: the event that created it (the earliest created, in canonical order, keeps its
+    /// id on merge; separately processed clusters may be joined later, so arrival order is no
+    /// guide).
+    born: Vec<u32>,
     /// Per slot: the identifier its id derives from.
     pub(crate) creator: Vec<u32>,
     /// Per slot: distinct values held, by type.
     counts: Vec<Vec<(u16, u32)>>,
     free: Vec<u32>,
-    next_born: u64,
     /// When set, every identifier that ever created a profile, by its id's 64-bit prefix, so
     /// that an old or merged-away id can be followed to the profile holding its identifier.
     pub(crate) creators: Option<FxHashMap<u64, u32>>,
@@ -197,7 +198,6 @@ impl Engine {
             creator: Vec::new(),
             counts: Vec::new(),
             free: Vec::new(),
-            next_born: 0,
             creators: None,
             scratch_i: Vec::new(),
             scratch_p: Vec::new(),
@@ -265,13 +265,11 @@ impl Engine {
         }
     }
 
-    fn new_slot(&mut self, creator: u32) -> u32 {
+    fn new_slot(&mut self, creator: u32, born: u32) -> u32 {
         if let Some(map) = self.creators.as_mut() {
             let t = self.types.name(self.ids.kind(creator));
             map.insert(id_prefix(t, self.ids.value(creator)), creator);
         }
-        let born = self.next_born;
-        self.next_born += 1;
         if let Some(s) = self.free.pop() {
             let i = s as usize;
             self.parent[i] = s;
@@ -302,11 +300,13 @@ impl Engine {
     ///
     /// `ids` are the event's identifiers (deduplicated); `previous` the alias `previousId`
     /// interned as `[user_id, anonymous_id]`, or `[NONE, NONE]`.
+    /// `earlier(a, b)` tells whether event `a` comes before event `b` in canonical order.
     pub(crate) fn step(
         &mut self,
         ids: &[u32],
         previous: [u32; 2],
         event: u32,
+        earlier: &dyn Fn(u32, u32) -> bool,
         mut rec: Option<&mut Recorder>,
     ) -> u32 {
         let mut i = std::mem::take(&mut self.scratch_i);
@@ -352,7 +352,7 @@ impl Engine {
             }
             let over = u.iter().any(|&(t, c)| c > self.types.limit(t));
             if !over {
-                break self.attach(&i, &p, event, rec.as_deref_mut());
+                break self.attach(&i, &p, event, earlier, rec.as_deref_mut());
             }
             let mut pick: Option<usize> = None;
             for (k, &x) in i.iter().enumerate() {
@@ -394,9 +394,23 @@ impl Engine {
 
     /// Step 2's success branch: merge `p` (roots) into the earliest created, or create a
     /// profile, and add the unowned identifiers of `i`.
-    fn attach(&mut self, i: &[u32], p: &[u32], event: u32, rec: Option<&mut Recorder>) -> u32 {
+    fn attach(
+        &mut self,
+        i: &[u32],
+        p: &[u32],
+        event: u32,
+        earlier: &dyn Fn(u32, u32) -> bool,
+        rec: Option<&mut Recorder>,
+    ) -> u32 {
         let created = p.is_empty();
-        let keeper = match p.iter().copied().min_by_key(|&r| self.born[r as usize]) {
+        let first = p.iter().copied().reduce(|a, b| {
+            if earlier(self.born[b as usize], self.born[a as usize]) {
+                b
+            } else {
+                a
+            }
+        });
+        let keeper = match first {
             Some(k) => k,
             None => {
                 let mut best = i[0];
@@ -411,7 +425,7 @@ impl Engine {
                         best = x;
                     }
                 }
-                self.new_slot(best)
+                self.new_slot(best, event)
             }
         };
         for &r in p {

@@ -181,10 +181,7 @@ impl IdentityGraph {
     }
 
     fn key_cmp(&self, a: u32, b: u32) -> Ordering {
-        let (ea, eb) = (&self.events[a as usize], &self.events[b as usize]);
-        ea.time
-            .cmp(&eb.time)
-            .then_with(|| ea.message_id.cmp(&eb.message_id))
+        key_cmp(&self.events, a, b)
     }
 
     fn union(&mut self, a: u32, b: u32) -> u32 {
@@ -301,9 +298,11 @@ impl IdentityGraph {
     }
 
     fn step(&mut self, e: u32, rec: Option<&mut Recorder>) -> u32 {
-        let ev = &self.events[e as usize];
+        let events = &self.events;
+        let ev = &events[e as usize];
         let ids = &self.arena[ev.start as usize..(ev.start + ev.len) as usize];
-        self.engine.step(ids, ev.previous, e, rec)
+        let earlier = |a: u32, b: u32| key_cmp(events, a, b) == Ordering::Less;
+        self.engine.step(ids, ev.previous, e, &earlier, rec)
     }
 
     fn settle(&mut self) {
@@ -564,4 +563,12 @@ impl IdentityGraph {
         self.replay(c, None);
         known.is_some()
     }
+}
+
+/// Canonical order of two stored events: event time, then `messageId`.
+fn key_cmp(events: &[StoredEvent], a: u32, b: u32) -> Ordering {
+    let (ea, eb) = (&events[a as usize], &events[b as usize]);
+    ea.time
+        .cmp(&eb.time)
+        .then_with(|| ea.message_id.cmp(&eb.message_id))
 }

@@ -404,6 +404,12 @@ pub fn resolve_with(
     kept.reserve(events.len());
     let mut live = Vec::with_capacity(events.len());
     let mut duplicates = Vec::new();
+    // Slots are created in canonical order here, so creating events compare by position.
+    let mut rank = vec![0u32; events.len()];
+    for (r, &e) in canonical.iter().enumerate() {
+        rank[e as usize] = r as u32;
+    }
+    let earlier = |a: u32, b: u32| rank[a as usize] < rank[b as usize];
     for &e in &canonical {
         let ei = e as usize;
         if let Some(&first) = kept.get(events[ei].message_id.as_str()) {
@@ -413,7 +419,7 @@ pub fn resolve_with(
         kept.insert(events[ei].message_id.as_str(), e);
         live.push(e);
         let ids = &arena[start[ei] as usize..start[ei + 1] as usize];
-        event_slot[ei] = engine.step(ids, previous[ei], e, None);
+        event_slot[ei] = engine.step(ids, previous[ei], e, &earlier, None);
     }
     let mut resolution = assemble(
         &mut engine,
