@@ -165,7 +165,9 @@ pub(crate) struct Engine {
     pub(crate) types: TypeTable,
     pub(crate) ids: Interner,
     /// Per identifier: acts as blocked (suppressed or removed).
-    pub(crate) suppressed: Vec<bool>,
+    suppressed: Vec<bool>,
+    /// Whether any identifier is suppressed: the common case skips a random read per identifier.
+    any_suppressed: bool,
     /// Per identifier: the slot it was attached to, `NONE` when no profile holds it.
     pub(crate) owner: Vec<u32>,
     pub(crate) parent: Vec<u32>,
@@ -192,6 +194,7 @@ impl Engine {
             types: TypeTable::new(settings),
             ids: Interner::default(),
             suppressed: Vec::new(),
+            any_suppressed: false,
             owner: Vec::new(),
             parent: Vec::new(),
             born: Vec::new(),
@@ -214,6 +217,16 @@ impl Engine {
             self.suppressed.push(false);
         }
         x
+    }
+
+    /// Makes an identifier act as blocked from now on.
+    pub(crate) fn suppress(&mut self, x: u32) {
+        self.suppressed[x as usize] = true;
+        self.any_suppressed = true;
+    }
+
+    fn is_suppressed(&self, x: u32) -> bool {
+        self.any_suppressed && self.suppressed[x as usize]
     }
 
     pub(crate) fn lookup(&self, kind: &str, value: &str) -> Option<u32> {
@@ -313,14 +326,14 @@ impl Engine {
         let mut p = std::mem::take(&mut self.scratch_p);
         let mut u = std::mem::take(&mut self.scratch_u);
         i.clear();
-        i.extend(ids.iter().copied().filter(|&x| !self.suppressed[x as usize]));
+        i.extend(ids.iter().copied().filter(|&x| !self.is_suppressed(x)));
         let [prev_user, prev_anon] = previous;
         let prev_held = prev_user != NONE
-            && !self.suppressed[prev_user as usize]
+            && !self.is_suppressed(prev_user)
             && self.owner[prev_user as usize] != NONE;
         let typed = if prev_held {
             prev_user
-        } else if prev_anon != NONE && !self.suppressed[prev_anon as usize] {
+        } else if prev_anon != NONE && !self.is_suppressed(prev_anon) {
             prev_anon
         } else {
             NONE

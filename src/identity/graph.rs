@@ -535,7 +535,7 @@ impl IdentityGraph {
             ev.traits = Object::new();
         }
         for &x in &idents {
-            self.engine.suppressed[x as usize] = true;
+            self.engine.suppress(x);
         }
         self.suppression.extend(identifiers.iter().cloned());
         let c = self.cluster_find(creator);
@@ -557,7 +557,7 @@ impl IdentityGraph {
         let known = self.engine.lookup(&ident.kind, &ident.value);
         let x = self.engine.intern(&ident.kind, &ident.value);
         self.grow_clusters();
-        self.engine.suppressed[x as usize] = true;
+        self.engine.suppress(x);
         self.suppression.insert(ident);
         let c = self.cluster_find(x);
         self.replay(c, None);

@@ -439,7 +439,7 @@ pub fn resolve_with(
 fn suppress_all(engine: &mut Engine, suppressed: &Suppression) {
     for ident in suppressed {
         let x = engine.intern(&ident.kind, &ident.value);
-        engine.suppressed[x as usize] = true;
+        engine.suppress(x);
     }
 }
 
