@@ -22,7 +22,12 @@ fn to_event(line: &str) -> Option<Event> {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let object = |key: &str| m.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+    let object = |key: &str| {
+        m.get(key)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
     let time = m
         .get("timestamp")
         .or_else(|| m.get("originalTimestamp"))
@@ -71,7 +76,9 @@ fn main() {
         ..GeneratorConfig::default()
     };
     let t = Instant::now();
-    let events: Vec<Event> = Generator::new(config).filter_map(|l| to_event(&l)).collect();
+    let events: Vec<Event> = Generator::new(config)
+        .filter_map(|l| to_event(&l))
+        .collect();
     println!(
         "generated and converted {} events in {:.1} s; memory with events loaded: {:.0} MB",
         events.len(),
@@ -86,7 +93,11 @@ fn main() {
         let t = Instant::now();
         let res = resolve(&events, &settings);
         best = best.min(t.elapsed().as_secs_f64());
-        let merged = res.profiles.iter().filter(|p| p.identifiers.len() > 1).count();
+        let merged = res
+            .profiles
+            .iter()
+            .filter(|p| p.identifiers.len() > 1)
+            .count();
         summary = format!(
             "{} profiles ({} with several identifier types), {} unresolved",
             res.profiles.len(),
@@ -104,7 +115,11 @@ fn main() {
         graph.add(e);
     }
     let add_secs = t.elapsed().as_secs_f64();
-    report("graph.add one by one, delivery order", events.len(), add_secs);
+    report(
+        "graph.add one by one, delivery order",
+        events.len(),
+        add_secs,
+    );
     let t = Instant::now();
     let profiles = graph.resolution().profiles.len();
     println!(

@@ -21,7 +21,12 @@ fn event(m: &Value) -> Event {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let object = |key: &str| m.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+    let object = |key: &str| {
+        m.get(key)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
     let call = CallType::from_name(m["type"].as_str().expect("type")).expect("call type");
     Event {
         message_id: text("messageId").expect("messageId"),
@@ -130,7 +135,10 @@ fn check_case(name: &str, case: &Value) {
     let (batch, batch_deleted) = batch_path(case, &settings);
     let (mut graph, graph_deleted) = graph_path(case, &settings);
     let incremental = graph.resolution();
-    assert_eq!(batch.profiles, incremental.profiles, "{name}: batch vs graph");
+    assert_eq!(
+        batch.profiles, incremental.profiles,
+        "{name}: batch vs graph"
+    );
     assert_eq!(batch.unresolved(), graph.unresolved(), "{name}");
     assert_eq!(batch_deleted, graph_deleted, "{name}");
 
@@ -178,7 +186,9 @@ fn check_case(name: &str, case: &Value) {
     }
     for b in expected["blocked"].as_array().into_iter().flatten() {
         let mid = b["message_id"].as_str().unwrap();
-        let pid = graph.profile_id_of_message(mid).expect("blocked event resolved");
+        let pid = graph
+            .profile_id_of_message(mid)
+            .expect("blocked event resolved");
         let explanation = graph.explain(&pid).expect("explanation");
         let found = explanation.blocked.iter().any(|x| {
             x.message_id == mid
@@ -227,14 +237,24 @@ fn msg(id: &str, call: &str, t: i64, extra: Value) -> Event {
 #[test]
 fn explanation_names_the_joining_event() {
     let events = [
-        msg("m-1", "track", 1, json!({"anonymousId": "a1", "event": "x"})),
+        msg(
+            "m-1",
+            "track",
+            1,
+            json!({"anonymousId": "a1", "event": "x"}),
+        ),
         msg(
             "m-123",
             "identify",
             2,
             json!({"anonymousId": "a1", "userId": "42", "traits": {"email": "a@x.com"}}),
         ),
-        msg("m-3", "identify", 3, json!({"anonymousId": "a1", "userId": "43"})),
+        msg(
+            "m-3",
+            "identify",
+            3,
+            json!({"anonymousId": "a1", "userId": "43"}),
+        ),
     ];
     let mut graph = IdentityGraph::from_events(&events, &IdentitySettings::default());
     let id = profile_id_for("anonymous_id", "a1");
@@ -262,29 +282,66 @@ fn settings_errors_have_codes_and_paths() {
     for (text, code, path) in [
         ("[]", "not_an_object", ""),
         ("{", "invalid_json", ""),
-        (r#"{"priorities": "email"}"#, "invalid_priorities", "priorities"),
-        (r#"{"priorities": ["email", 3]}"#, "invalid_type_name", "priorities[1]"),
-        (r#"{"priorities": ["email", " email "]}"#, "duplicate_priority", "priorities[1]"),
+        (
+            r#"{"priorities": "email"}"#,
+            "invalid_priorities",
+            "priorities",
+        ),
+        (
+            r#"{"priorities": ["email", 3]}"#,
+            "invalid_type_name",
+            "priorities[1]",
+        ),
+        (
+            r#"{"priorities": ["email", " email "]}"#,
+            "duplicate_priority",
+            "priorities[1]",
+        ),
         (r#"{"limits": []}"#, "invalid_limits", "limits"),
-        (r#"{"limits": {"email": 0}}"#, "invalid_limit", "limits.email"),
-        (r#"{"limits": {"email": 2.5}}"#, "invalid_limit", "limits.email"),
-        (r#"{"limits": {"phone": -1}}"#, "invalid_limit", "limits.phone"),
+        (
+            r#"{"limits": {"email": 0}}"#,
+            "invalid_limit",
+            "limits.email",
+        ),
+        (
+            r#"{"limits": {"email": 2.5}}"#,
+            "invalid_limit",
+            "limits.email",
+        ),
+        (
+            r#"{"limits": {"phone": -1}}"#,
+            "invalid_limit",
+            "limits.phone",
+        ),
         (r#"{"limit": {}}"#, "unknown_field", "limit"),
     ] {
         let err = IdentitySettings::from_json(text).unwrap_err();
         assert_eq!((err.code, err.path.as_str()), (code, path), "{text}");
     }
-    let s = IdentitySettings::from_json(r#"{"priorities": ["phone"], "limits": {"idfa": 2}}"#)
-        .unwrap();
-    assert_eq!((s.limit("idfa"), s.limit("user_id"), s.limit("x")), (2, 1, 5));
+    let s =
+        IdentitySettings::from_json(r#"{"priorities": ["phone"], "limits": {"idfa": 2}}"#).unwrap();
+    assert_eq!(
+        (s.limit("idfa"), s.limit("user_id"), s.limit("x")),
+        (2, 1, 5)
+    );
     assert_eq!(s.limit("anonymous_id"), 100);
 }
 
 #[test]
 fn redelivery_and_earlier_duplicates() {
     let settings = IdentitySettings::default();
-    let a = msg("m-1", "identify", 5, json!({"userId": "u1", "traits": {"v": 1}}));
-    let earlier = msg("m-1", "identify", 1, json!({"userId": "u2", "traits": {"v": 2}}));
+    let a = msg(
+        "m-1",
+        "identify",
+        5,
+        json!({"userId": "u1", "traits": {"v": 1}}),
+    );
+    let earlier = msg(
+        "m-1",
+        "identify",
+        1,
+        json!({"userId": "u2", "traits": {"v": 2}}),
+    );
     let mut graph = IdentityGraph::new(&settings);
     assert_eq!(graph.add(&a), Added::New);
     assert_eq!(graph.add(&a), Added::Duplicate);
@@ -294,7 +351,10 @@ fn redelivery_and_earlier_duplicates() {
     assert_eq!(res.profiles.len(), 1);
     assert!(res.profiles[0].holds("user_id", "u2"));
     // The batch path applies the same dedup rule whatever the slice order.
-    for events in [vec![a.clone(), earlier.clone()], vec![earlier.clone(), a.clone()]] {
+    for events in [
+        vec![a.clone(), earlier.clone()],
+        vec![earlier.clone(), a.clone()],
+    ] {
         let batch = resolve(&events, &settings);
         assert_eq!(batch.profiles, res.profiles);
         assert_eq!(batch.event_profile, vec![Some(0), Some(0)]);
@@ -312,7 +372,9 @@ fn lookups_by_identifier_and_message() {
     let graph = IdentityGraph::from_events(&events, &IdentitySettings::default());
     let p = graph.profile_by_identifier("email", "  ANN@x.com").unwrap();
     assert_eq!(p.id, profile_id_for("user_id", "u1"));
-    assert!(graph.profile_by_identifier("email", "other@x.com").is_none());
+    assert!(graph
+        .profile_by_identifier("email", "other@x.com")
+        .is_none());
     assert_eq!(graph.profile_id_of_message("m-1"), Some(p.id.clone()));
     let res = resolve(&events, &IdentitySettings::default());
     assert_eq!(res.profile_by_identifier("email", "ann@x.com"), Some(&p));

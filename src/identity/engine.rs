@@ -371,9 +371,7 @@ impl Engine {
             for (k, &x) in i.iter().enumerate() {
                 let t = self.ids.kind(x);
                 let conflicting = self.owner[x as usize] != NONE
-                    || u
-                        .iter()
-                        .any(|&(ut, c)| ut == t && c > self.types.limit(t));
+                    || u.iter().any(|&(ut, c)| ut == t && c > self.types.limit(t));
                 if conflicting && pick.is_none_or(|q| self.drop_before(x, i[q])) {
                     pick = Some(k);
                 }

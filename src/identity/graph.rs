@@ -79,7 +79,10 @@ impl IdentityGraph {
     }
 
     /// An empty graph with identifiers already suppressed (restored from storage).
-    pub fn with_suppression(settings: &IdentitySettings, suppression: Suppression) -> IdentityGraph {
+    pub fn with_suppression(
+        settings: &IdentitySettings,
+        suppression: Suppression,
+    ) -> IdentityGraph {
         let mut engine = Engine::new(settings);
         engine.creators = Some(FxHashMap::default());
         suppress_all(&mut engine, &suppression);

@@ -349,7 +349,10 @@ impl Resolution {
         let identifiers = profile
             .identifiers
             .iter()
-            .flat_map(|(k, vs)| vs.iter().map(move |v| Identifier::new(k.clone(), v.clone())))
+            .flat_map(|(k, vs)| {
+                vs.iter()
+                    .map(move |v| Identifier::new(k.clone(), v.clone()))
+            })
             .collect();
         Some(Deletion {
             profile_id: profile.id.clone(),
@@ -546,7 +549,9 @@ fn assemble(
             let kind = engine.types.name(engine.ids.kind(x));
             let profile = &mut profiles[pi as usize];
             if !profile.identifiers.contains_key(kind) {
-                profile.identifiers.insert(kind.to_string(), BTreeSet::new());
+                profile
+                    .identifiers
+                    .insert(kind.to_string(), BTreeSet::new());
             }
             if let Some(set) = profile.identifiers.get_mut(kind) {
                 set.insert(engine.ids.value(x).to_string());

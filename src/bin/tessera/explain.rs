@@ -38,7 +38,11 @@ pub fn run(args: Args) -> CliResult {
     let loaded = load_events(&args.file)?;
     let mut graph = IdentityGraph::from_events(&loaded.events, &settings);
     let Some(explanation) = graph.explain(&args.profile_id) else {
-        eprintln!("tessera: no profile {} in {}", args.profile_id, args.file.display());
+        eprintln!(
+            "tessera: no profile {} in {}",
+            args.profile_id,
+            args.file.display()
+        );
         return Ok(ExitCode::from(1));
     };
     let mut out = io::stdout().lock();
