@@ -564,3 +564,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn explanation_of_a_merge_names_the_merged_profile_and_redirects() {
+    let events = [
+        msg(
+            "m-1",
+            "track",
+            1,
+            json!({"anonymousId": "a1", "event": "x"}),
+        ),
+        msg(
+            "m-2",
+            "identify",
+            2,
+            json!({"anonymousId": "a2", "traits": {"email": "e@x.com"}}),
+        ),
+        msg(
+            "m-3",
+            "identify",
+            3,
+            json!({"anonymousId": "a1", "userId": "42", "traits": {"email": "e@x.com"}}),
+        ),
+    ];
+    let mut graph = IdentityGraph::from_events(&events, &IdentitySettings::default());
+    let old = profile_id_for("email", "e@x.com");
+    let current = profile_id_for("anonymous_id", "a1");
+    let ex = graph.explain(&old).unwrap();
+    assert_eq!(
+        (ex.profile_id.as_str(), ex.requested_id.as_str()),
+        (current.as_str(), old.as_str())
+    );
+    let merge = ex.steps.iter().find(|s| s.message_id == "m-3").unwrap();
+    assert_eq!(merge.merged, vec![old.clone()]);
+    assert_eq!(merge.into, current);
+    assert_eq!(merge.joined.as_ref().map(|j| j.value.as_str()), Some("a1"));
+    assert!(ex.to_string().contains("which redirects here"));
+    assert_eq!(ex.identifiers.len(), 4);
+}

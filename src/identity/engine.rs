@@ -144,6 +144,8 @@ pub(crate) struct JoinRecord {
     pub(crate) added: Vec<u32>,
     /// Slots merged into the keeper.
     pub(crate) merged: Vec<u32>,
+    /// The highest-priority identifier of the event the keeper already held, `NONE` if none.
+    pub(crate) joined: u32,
     pub(crate) keeper: u32,
     pub(crate) created: bool,
 }
@@ -309,6 +311,15 @@ impl Engine {
         }
     }
 
+    /// True when identifier `a` ranks before `b`: higher priority, then the smaller value.
+    fn ranks_before(&self, a: u32, b: u32) -> bool {
+        match self.types.priority_cmp(self.ids.kind(a), self.ids.kind(b)) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => self.ids.value(a) < self.ids.value(b),
+        }
+    }
+
     /// Processes one event (steps 1–4) and returns the slot it belongs to, or `NONE`.
     ///
     /// `ids` are the event's identifiers (deduplicated); `previous` the alias `previousId`
@@ -421,18 +432,25 @@ impl Engine {
                 a
             }
         });
+        let joined_to = first.map_or(NONE, |k| {
+            if rec.is_none() {
+                return NONE;
+            }
+            let mut best = NONE;
+            for &x in i {
+                let s = self.owner[x as usize];
+                if s != NONE && self.root(s) == k && (best == NONE || self.ranks_before(x, best)) {
+                    best = x;
+                }
+            }
+            best
+        });
         let keeper = match first {
             Some(k) => k,
             None => {
                 let mut best = i[0];
                 for &x in &i[1..] {
-                    let (tx, tb) = (self.ids.kind(x), self.ids.kind(best));
-                    let better = match self.types.priority_cmp(tx, tb) {
-                        Ordering::Less => true,
-                        Ordering::Greater => false,
-                        Ordering::Equal => self.ids.value(x) < self.ids.value(best),
-                    };
-                    if better {
+                    if self.ranks_before(x, best) {
                         best = x;
                     }
                 }
@@ -474,6 +492,7 @@ impl Engine {
                     kept,
                     added,
                     merged,
+                    joined: joined_to,
                     keeper,
                     created,
                 });

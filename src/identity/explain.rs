@@ -193,10 +193,8 @@ pub(crate) fn build(
             continue;
         }
         let ev = &events[j.event as usize];
-        let joined = (!j.created && !j.added.is_empty())
-            .then(|| j.kept.iter().find(|x| !j.added.contains(x)))
-            .flatten()
-            .map(|&x| ident(engine, x));
+        let joined = (!j.created && !j.added.is_empty() && j.joined != NONE)
+            .then(|| ident(engine, j.joined));
         let mut added: Vec<Identifier> = j.added.iter().map(|&x| ident(engine, x)).collect();
         added.sort_by(|a, b| {
             let pa = j.kept.iter().position(|&x| ident(engine, x) == *a);
