@@ -1,57 +1,59 @@
-//! Validation of a whole file's text, the way the CLI reads files (`Source::File`).
+//! What the adapter asks the core: file validation (`Source::File`) and the edge's verdict on a
+//! request (`Source::Edge`).
 
-use serde::Deserialize;
-use tessera::ingest::{self, Rejection, RequestError, Route, Source};
+use tessera::ingest::{self, Outcome, Rejection, RequestError, Route, Source};
+use tessera::Timestamp;
 
 /// The core crate's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Files carry their own ids; deriving them is an explicit CLI option, not the default.
-const FILE: Source = Source::File { derive_ids: false };
-
-/// What a file holds: how many messages are good, and why each bad one is bad.
+/// How many messages are good, and why each bad one is bad.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     /// Messages accepted.
     pub accepted: usize,
-    /// Messages rejected, in file order.
+    /// Messages rejected, in input order.
     pub rejected: Vec<Rejection>,
 }
 
-/// Validates NDJSON or a batch document. A batch document is one JSON object with a `batch`
-/// key; anything else is read as NDJSON, where a line's index is its 0-based line number.
-pub fn validate(text: &str) -> Result<Report, RequestError> {
-    if is_batch_document(text) {
-        let outcome = ingest::parse_request(Route::Batch, text.as_bytes(), FILE)?;
-        return Ok(Report {
+impl From<Outcome> for Report {
+    fn from(outcome: Outcome) -> Report {
+        Report {
             accepted: outcome.accepted.len(),
             rejected: outcome.rejected,
-        });
-    }
-    let mut report = Report::default();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match ingest::parse_message(line.as_bytes(), index, FILE) {
-            Ok(_) => report.accepted += 1,
-            Err(rejection) => report.rejected.push(rejection),
         }
     }
-    Ok(report)
 }
 
-/// Whether the text is exactly one JSON object with a `batch` key. NDJSON with two or more
-/// lines fails to parse as one value, so the check settles quickly on the usual input.
-fn is_batch_document(text: &str) -> bool {
-    #[derive(Deserialize)]
-    struct Probe {
-        batch: Option<serde::de::IgnoredAny>,
+/// Validates a file's text as `tessera validate` does: NDJSON (indexes are 1-based line
+/// numbers), a batch document or a JSON array (indexes are positions).
+pub fn validate_file(text: &str, derive_ids: bool) -> Report {
+    ingest::read_file_bytes(text.as_bytes(), Source::File { derive_ids }).into()
+}
+
+/// What the edge would answer to `body` posted on `path` at `received_at`: the report of a
+/// well-formed request, or the request error it would answer 400 with.
+pub fn check_request(
+    path: &str,
+    body: &[u8],
+    received_at: Timestamp,
+) -> Result<Report, RequestError> {
+    let route = Route::from_path(path).ok_or_else(|| RequestError {
+        code: "unknown_route",
+        message: format!("{path} is not an ingestion route"),
+        errors: Vec::new(),
+    })?;
+    let body = ingest::decode_body(body, false)?;
+    let report: Report = ingest::parse_request(route, &body, Source::Edge { received_at })?.into();
+    match (route, report.rejected.first()) {
+        // On a single-call route the one message is the request, as the edge answers it.
+        (Route::Single(_), Some(first)) => Err(RequestError {
+            code: first.code,
+            message: first.message.clone(),
+            errors: report.rejected.clone(),
+        }),
+        _ => Ok(report),
     }
-    matches!(
-        serde_json::from_str::<Probe>(text),
-        Ok(Probe { batch: Some(_) })
-    )
 }
 
 #[cfg(test)]
@@ -59,11 +61,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batch_documents_are_told_from_ndjson() {
-        assert!(is_batch_document(r#"{"batch": []}"#));
-        assert!(is_batch_document("{\n  \"batch\": [\n  ]\n}\n"));
-        assert!(!is_batch_document(r#"{"type": "track", "event": "x"}"#));
-        assert!(!is_batch_document("{\"batch\": []}\n{\"batch\": []}"));
-        assert!(!is_batch_document(""));
+    fn unknown_routes_and_bad_single_messages_are_request_errors() {
+        let at = Timestamp(1_780_000_000_000);
+        let err = check_request("/v2/track", b"{}", at).expect_err("unknown route");
+        assert_eq!(err.code, "unknown_route");
+        let err = check_request("/v1/track", br#"{"userId":"u1"}"#, at).expect_err("no event");
+        assert_eq!(err.code, "missing_event");
+        let ok = check_request(
+            "/v1/batch",
+            br#"{"batch":[{"type":"page","userId":"u1"}]}"#,
+            at,
+        );
+        assert_eq!(ok.map(|r| r.accepted), Ok(1));
     }
 }
