@@ -10,7 +10,7 @@ pub mod validation;
 use tessera::Timestamp;
 use wasm_bindgen::prelude::*;
 
-/// The engine's version (the core crate's).
+/// The engine's version.
 #[wasm_bindgen]
 pub fn version() -> String {
     validation::VERSION.to_owned()

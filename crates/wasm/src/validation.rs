@@ -4,7 +4,7 @@
 use tessera::ingest::{self, Outcome, Rejection, RequestError, Route, Source};
 use tessera::Timestamp;
 
-/// The core crate's version.
+/// The package's version (the core, the adapter and the edge are released together).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// How many messages are good, and why each bad one is bad.
