@@ -384,23 +384,21 @@ fn time_ref(value: &Value, path: &str) -> Result<TimeRef> {
     if let Ok(t) = Timestamp::parse(text) {
         return Ok(TimeRef::At(t.0));
     }
-    // Name the error after what the text was most likely meant to be.
-    let (head, last) = text.split_at(text.len().saturating_sub(1));
-    let duration_like = last.chars().all(|c| c.is_ascii_alphabetic())
-        && head
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | ' '));
-    if duration_like {
-        fail(
-            "bad_duration",
-            path,
-            format!("`{text}` is not a duration (a whole number followed by m, h, d or w)"),
-        )
-    } else {
+    // Name the error after what the text was most likely meant to be: text that starts like a
+    // date (`2026-`) was meant as a time, anything else as a duration.
+    let b = text.as_bytes();
+    let date_like = b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    if date_like {
         fail(
             "bad_time",
             path,
-            format!("`{text}` is neither a duration nor an RFC 3339 time"),
+            format!("`{text}` is not an RFC 3339 time"),
+        )
+    } else {
+        fail(
+            "bad_duration",
+            path,
+            format!("`{text}` is neither a duration (a whole number followed by m, h, d or w) nor an RFC 3339 time"),
         )
     }
 }
