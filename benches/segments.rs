@@ -23,11 +23,26 @@ const NOW: i64 = 1_780_272_000_000;
 const DAY: i64 = 86_400_000;
 
 const SEGMENTS: [(&str, &str); 6] = [
-    ("S1", r#"{"event": "Order Completed", "within": "30d", "count": {"gte": 2}}"#),
-    ("S2", r#"{"and": [{"event": "Order Completed", "sum": {"property": "revenue", "gt": 200}}, {"trait": "plan", "op": "eq", "value": "pro"}]}"#),
-    ("S3", r#"{"and": [{"event": "*", "call": "page", "within": "7d", "where": [{"property": "path", "op": "starts_with", "value": "/pricing"}]}, {"not": {"event": "Order Completed"}}]}"#),
-    ("S4", r#"{"event": "Product Added", "within": "14d", "not_followed_by": {"event": "Order Completed", "within": "1d"}}"#),
-    ("S5", r#"{"and": [{"or": [{"trait": "country", "op": "in", "value": ["US", "CA"]}, {"trait": "age", "op": "gte", "value": 40}]}, {"event": "Email Opened", "count": {"gte": 3}}]}"#),
+    (
+        "S1",
+        r#"{"event": "Order Completed", "within": "30d", "count": {"gte": 2}}"#,
+    ),
+    (
+        "S2",
+        r#"{"and": [{"event": "Order Completed", "sum": {"property": "revenue", "gt": 200}}, {"trait": "plan", "op": "eq", "value": "pro"}]}"#,
+    ),
+    (
+        "S3",
+        r#"{"and": [{"event": "*", "call": "page", "within": "7d", "where": [{"property": "path", "op": "starts_with", "value": "/pricing"}]}, {"not": {"event": "Order Completed"}}]}"#,
+    ),
+    (
+        "S4",
+        r#"{"event": "Product Added", "within": "14d", "not_followed_by": {"event": "Order Completed", "within": "1d"}}"#,
+    ),
+    (
+        "S5",
+        r#"{"and": [{"or": [{"trait": "country", "op": "in", "value": ["US", "CA"]}, {"trait": "age", "op": "gte", "value": 40}]}, {"event": "Email Opened", "count": {"gte": 3}}]}"#,
+    ),
     ("S6", r#"{"last_seen": {"before": "60d"}}"#),
 ];
 
@@ -120,7 +135,10 @@ fn generate(events: u64, mut sink: impl FnMut(&Profile, &[Row])) {
             BTreeSet::from([format!("a{p}")]),
         );
         if rng.gen_range(0..10) < 6 {
-            identifiers.insert("email".to_string(), BTreeSet::from([format!("u{p}@example.com")]));
+            identifiers.insert(
+                "email".to_string(),
+                BTreeSet::from([format!("u{p}@example.com")]),
+            );
         }
         let start = NOW - rng.gen_range(0..90 * DAY);
         let span = (NOW - start).max(1);
@@ -128,7 +146,10 @@ fn generate(events: u64, mut sink: impl FnMut(&Profile, &[Row])) {
             .map(|_| {
                 let time = start + rng.gen_range(0..span);
                 let (call, name) = match rng.gen_range(0..100) {
-                    0..=34 => (CallType::Page, Some("Docs").filter(|_| rng.gen_range(0..4) == 0)),
+                    0..=34 => (
+                        CallType::Page,
+                        Some("Docs").filter(|_| rng.gen_range(0..4) == 0),
+                    ),
                     35..=49 => (CallType::Track, Some("Product Viewed")),
                     50..=59 => (CallType::Track, Some("Product Added")),
                     60..=65 => (CallType::Track, Some("Order Completed")),
@@ -224,9 +245,8 @@ fn export(dir: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut timings = Vec::new();
     for events in sizes() {
-        let mut ev = std::io::BufWriter::new(std::fs::File::create(format!(
-            "{dir}/events_{events}.csv"
-        ))?);
+        let mut ev =
+            std::io::BufWriter::new(std::fs::File::create(format!("{dir}/events_{events}.csv"))?);
         let mut pr = std::io::BufWriter::new(std::fs::File::create(format!(
             "{dir}/profiles_{events}.csv"
         ))?);

@@ -185,8 +185,11 @@ fn sample_is_spread_and_deterministic() {
             "event": "Seen", "timestamp": "2026-01-01T00:00:00Z"})).collect::<Vec<_>>(),
     }));
     let store = Store::build(&events, &res);
-    let segment = Segment::parse(&json!({"condition": {"event": "Seen"}}), &SavedSegments::new())
-        .expect("valid");
+    let segment = Segment::parse(
+        &json!({"condition": {"event": "Seen"}}),
+        &SavedSegments::new(),
+    )
+    .expect("valid");
     let result = store.evaluate(&segment, time(&json!("2026-02-01T00:00:00Z")));
     assert_eq!(result.count(), 10);
     assert_eq!(result.sample(3), vec![0, 3, 6]);
@@ -199,8 +202,15 @@ fn arb_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         (-1000i64..1000).prop_map(|n| json!(n)),
         (-1e6f64..1e6).prop_map(|n| json!(n)),
-        prop::sample::select(vec!["a", "B", "10", "-2.5", "2026-01-05T00:00:00Z", "/pricing"])
-            .prop_map(|s| json!(s)),
+        prop::sample::select(vec![
+            "a",
+            "B",
+            "10",
+            "-2.5",
+            "2026-01-05T00:00:00Z",
+            "/pricing"
+        ])
+        .prop_map(|s| json!(s)),
     ];
     leaf.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![

@@ -446,7 +446,13 @@ fn filter(map: &Map<String, Value>, path: &str) -> Result<Filter> {
     let ignore_case = match map.get("ignore_case") {
         None => false,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return fail("wrong_type", &child(path, "ignore_case"), "must be a boolean"),
+        Some(_) => {
+            return fail(
+                "wrong_type",
+                &child(path, "ignore_case"),
+                "must be a boolean",
+            )
+        }
     };
     let value_path = child(path, "value");
     let operand = if matches!(op, Op::Exists | Op::NotExists) {
@@ -474,9 +480,7 @@ fn filter(map: &Map<String, Value>, path: &str) -> Result<Filter> {
                 ),
                 _ => return fail("wrong_type", &value_path, "must be an array of scalars"),
             },
-            Op::StartsWith | Op::EndsWith => {
-                Operand::Str(string(value, &value_path)?.to_string())
-            }
+            Op::StartsWith | Op::EndsWith => Operand::Str(string(value, &value_path)?.to_string()),
             Op::Before | Op::After => Operand::Time(time_ref(value, &value_path)?),
             Op::Exists | Op::NotExists => Operand::None,
         }
@@ -506,7 +510,10 @@ fn call_type(map: &Map<String, Value>, path: &str) -> Result<CallType> {
 }
 
 fn event_match(map: &Map<String, Value>, path: &str) -> Result<EventMatch> {
-    let name = string(map.get("event").unwrap_or(&Value::Null), &child(path, "event"))?;
+    let name = string(
+        map.get("event").unwrap_or(&Value::Null),
+        &child(path, "event"),
+    )?;
     let call = call_type(map, path)?;
     let mut filters = Vec::new();
     if let Some(value) = map.get("where") {
@@ -520,7 +527,11 @@ fn event_match(map: &Map<String, Value>, path: &str) -> Result<EventMatch> {
             check_keys(f, &["property", "op", "value", "ignore_case"], &item_path)?;
             let property_path = child(&item_path, "property");
             let Some(property) = f.get("property") else {
-                return fail("missing_key", &property_path, "the filter has no `property`");
+                return fail(
+                    "missing_key",
+                    &property_path,
+                    "the filter has no `property`",
+                );
             };
             let property = string(property, &property_path)?.to_string();
             filters.push((property, filter(f, &item_path)?));
@@ -541,7 +552,11 @@ fn aggregate(func: &str, value: &Value, path: &str) -> Result<Aggregate> {
     for key in &keys {
         if key.as_str() == "property" {
             if !with_property {
-                return fail("unknown_key", &child(path, key), "`count` takes no property");
+                return fail(
+                    "unknown_key",
+                    &child(path, key),
+                    "`count` takes no property",
+                );
             }
             continue;
         }
@@ -551,7 +566,9 @@ fn aggregate(func: &str, value: &Value, path: &str) -> Result<Aggregate> {
                 return fail(
                     "unknown_operator",
                     &child(path, key),
-                    format!("`{key}` is not a comparison operator (eq, neq, gt, gte, lt, lte, between)"),
+                    format!(
+                        "`{key}` is not a comparison operator (eq, neq, gt, gte, lt, lte, between)"
+                    ),
                 )
             }
         }
@@ -559,7 +576,11 @@ fn aggregate(func: &str, value: &Value, path: &str) -> Result<Aggregate> {
     let property = if with_property {
         let property_path = child(path, "property");
         let Some(p) = map.get("property") else {
-            return fail("missing_key", &property_path, "the aggregate has no `property`");
+            return fail(
+                "missing_key",
+                &property_path,
+                "the aggregate has no `property`",
+            );
         };
         Some(string(p, &property_path)?.to_string())
     } else {
@@ -673,7 +694,11 @@ fn event_condition(map: &Map<String, Value>, path: &str) -> Result<EventConditio
             let step = object(&map[*key], &step_path, "a sequence step")?;
             check_keys(step, &["event", "call", "where", "within"], &step_path)?;
             if !step.contains_key("event") {
-                return fail("missing_key", &child(&step_path, "event"), "the step has no `event`");
+                return fail(
+                    "missing_key",
+                    &child(&step_path, "event"),
+                    "the step has no `event`",
+                );
             }
             let Some(within) = step.get("within") else {
                 return fail(
@@ -741,7 +766,11 @@ impl Context<'_> {
         let description = text("description")?;
         let condition_path = child(path, "condition");
         let Some(condition) = map.get("condition") else {
-            return fail("missing_key", &condition_path, "the segment has no `condition`");
+            return fail(
+                "missing_key",
+                &condition_path,
+                "the segment has no `condition`",
+            );
         };
         let pushed = id.is_some();
         if let Some(id) = &id {
@@ -814,7 +843,9 @@ impl Context<'_> {
             }
             "has_identifier" => {
                 check_keys(map, &[kind], path)?;
-                Ok(Condition::HasIdentifier(string(body, &kind_path)?.to_string()))
+                Ok(Condition::HasIdentifier(
+                    string(body, &kind_path)?.to_string(),
+                ))
             }
             _ => {
                 check_keys(map, &[kind], path)?;

@@ -128,13 +128,14 @@ impl Bitset {
     fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         for (w, word) in self.words.iter_mut().enumerate() {
             let mut bits = *word;
+            let mut kept = 0u64;
             while bits != 0 {
                 let bit = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                if !keep(w * 64 + bit) {
-                    *word &= !(1u64 << bit);
-                }
+                // Branch-free: window tests are unpredictable, a mispredict costs more than this.
+                kept |= u64::from(keep(w * 64 + bit)) << bit;
             }
+            *word = kept;
         }
     }
 }
@@ -221,7 +222,7 @@ fn with_value<R>(column: &Column, v: Encoded, f: impl FnOnce(ValueRef<'_>) -> R)
                     Encoded::Str(id) => column
                         .strings
                         .get(id as usize)
-                        .map_or(Element::Other, |s| Element::Str(s)),
+                        .map_or(Element::Other, Element::Str),
                     Encoded::Num(n) => Element::Num(n),
                     Encoded::Bool(b) => Element::Bool(b),
                     _ => Element::Other,
@@ -393,10 +394,13 @@ impl Run<'_> {
             Window::Within(d) => (now.saturating_sub(d), now.saturating_add(1)),
             Window::Between(start, end) => (start, end.min(now.saturating_add(1))),
         };
-        rows.retain(|r| {
-            let t = times[r];
-            low <= t && t < high_exclusive
-        });
+        // Without a window, and with nothing after `now`, every matching row counts as it is.
+        if c.window != Window::All || store.latest() > now {
+            rows.retain(|r| {
+                let t = times[r];
+                low <= t && t < high_exclusive
+            });
+        }
         if let Some(seq) = &c.sequence {
             let steps = self.matching_rows(&seq.step);
             let mut walk = ProfileWalk {
@@ -455,7 +459,10 @@ impl Run<'_> {
                 }
                 return out;
             }
-            AggregateFn::Sum(p) | AggregateFn::Avg(p) | AggregateFn::Min(p) | AggregateFn::Max(p) => p,
+            AggregateFn::Sum(p)
+            | AggregateFn::Avg(p)
+            | AggregateFn::Min(p)
+            | AggregateFn::Max(p) => p,
         };
         // With no values, sum is 0 and avg/min/max fail every comparison.
         let empty_passes = matches!(agg.func, AggregateFn::Sum(_)) && agg.holds(0.0);
@@ -463,7 +470,6 @@ impl Run<'_> {
         let Some(column) = store.properties.get(property) else {
             return out;
         };
-        let numbers: Vec<Option<f64>> = column.strings.iter().map(|s| numeric_str(s)).collect();
         let finish = |acc: &Acc| -> f64 {
             match agg.func {
                 AggregateFn::Sum(_) => acc.sum,
@@ -481,7 +487,7 @@ impl Run<'_> {
             }
             let x = match v {
                 Encoded::Num(x) => x,
-                Encoded::Str(id) => match numbers.get(id as usize).copied().flatten() {
+                Encoded::Str(id) => match column.strings.get(id as usize).and_then(numeric_str) {
                     Some(x) => x,
                     None => continue,
                 },

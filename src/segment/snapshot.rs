@@ -8,7 +8,8 @@
 use std::fmt;
 
 use super::store::{
-    decode, get_varint, put_varint, Column, Columns, Encoded, IdentifierType, Kind, Store,
+    decode, get_varint, put_varint, Column, Columns, Dictionary, Encoded, IdentifierType, Kind,
+    Store,
 };
 use crate::event::CallType;
 
@@ -68,7 +69,7 @@ impl Writer {
             self.varint(u64::from(c.entries));
             self.bytes(&c.data);
             self.varint(c.strings.len() as u64);
-            for s in &c.strings {
+            for s in c.strings.iter() {
                 self.bytes(s.as_bytes());
             }
             self.varint(c.array_offsets.len() as u64);
@@ -128,9 +129,10 @@ impl<'a> Reader<'a> {
             let path = self.string()?;
             let entries = self.u32()?;
             let data = self.bytes()?.to_vec();
-            let strings = (0..self.count()?)
-                .map(|_| self.string().map(String::into_boxed_str))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut strings = Dictionary::default();
+            for _ in 0..self.count()? {
+                strings.push(&self.string()?);
+            }
             let array_offsets = (0..self.count()?)
                 .map(|_| self.u32())
                 .collect::<Result<Vec<_>, _>>()?;
@@ -235,7 +237,9 @@ impl Store {
         w.varint(self.profile_ids.len() as u64);
         for (i, id) in self.profile_ids.iter().enumerate() {
             w.bytes(id.as_bytes());
-            w.varint(u64::from(self.profile_offsets[i + 1] - self.profile_offsets[i]));
+            w.varint(u64::from(
+                self.profile_offsets[i + 1] - self.profile_offsets[i],
+            ));
         }
         w.varint(self.kinds.len() as u64);
         for k in &self.kinds {
@@ -371,9 +375,8 @@ impl Store {
                 if pos >= kind.postings.len() {
                     return None;
                 }
-                let row = get_varint(&kind.postings, &mut pos).map_or(u64::MAX, |g| {
-                    next.saturating_add(g)
-                });
+                let row = get_varint(&kind.postings, &mut pos)
+                    .map_or(u64::MAX, |g| next.saturating_add(g));
                 next = row.saturating_add(1);
                 Some(row)
             });
@@ -408,6 +411,7 @@ impl Store {
             return corrupt("trailing bytes");
         }
         Ok(Store {
+            latest: times.iter().copied().max().unwrap_or(i64::MIN),
             times,
             profile_offsets,
             profile_ids,

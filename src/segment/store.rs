@@ -106,6 +106,43 @@ pub(crate) fn decode(data: &[u8], pos: &mut usize) -> Option<Encoded> {
     })
 }
 
+/// Distinct strings of a column, stored end to end in one buffer (one allocation, no per-string
+/// header), numbered in order of first appearance.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Dictionary {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Dictionary {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or(""))
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
+    }
+}
+
 /// The values found at one path, for the rows that have one (null counts as missing).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Column {
@@ -115,7 +152,7 @@ pub(crate) struct Column {
     /// Per entry: varint row gap (row − previous row − 1), then the encoded value.
     pub data: Vec<u8>,
     /// The column's string dictionary.
-    pub strings: Vec<Box<str>>,
+    pub strings: Dictionary,
     /// Start of each array in `array_data`, plus the end.
     pub array_offsets: Vec<u32>,
     /// Array elements, encoded; nested arrays and objects are stored as objects.
@@ -183,7 +220,7 @@ impl ColumnBuilder {
             return id;
         }
         let id = self.column.strings.len() as u32;
-        self.column.strings.push(s.into());
+        self.column.strings.push(s);
         self.string_ids.insert(s.into(), id);
         id
     }
@@ -342,6 +379,8 @@ pub struct Store {
     pub(crate) properties: Columns,
     pub(crate) traits: Columns,
     pub(crate) identifiers: Vec<IdentifierType>,
+    /// Derived on build and load, never serialized.
+    pub(crate) latest: i64,
 }
 
 /// Resident bytes of a store, by part (vector capacities, string heap bytes).
@@ -400,6 +439,11 @@ impl Store {
         self.profile_ids.get(index as usize).map(String::as_str)
     }
 
+    /// The time of the latest event (`i64::MIN` when there is none).
+    pub(crate) fn latest(&self) -> i64 {
+        self.latest
+    }
+
     /// Row range of profile `p`.
     #[inline]
     pub(crate) fn rows(&self, p: usize) -> (usize, usize) {
@@ -419,11 +463,7 @@ impl Store {
                 dict += col.path.capacity()
                     + col.array_data.capacity()
                     + col.array_offsets.capacity() * 4
-                    + col
-                        .strings
-                        .iter()
-                        .map(|s| s.len() + std::mem::size_of::<Box<str>>())
-                        .sum::<usize>();
+                    + col.strings.bytes();
             }
             (data, dict)
         };
@@ -573,6 +613,7 @@ impl StoreBuilder {
         let mut times = self.times;
         times.shrink_to_fit();
         Store {
+            latest: times.iter().copied().max().unwrap_or(i64::MIN),
             times,
             profile_offsets: self.profile_offsets,
             profile_ids: self.profile_ids,

@@ -198,7 +198,9 @@ mod tests {
     fn numeric_strings_follow_the_pattern() {
         assert_eq!(numeric_str("49.99"), Some(49.99));
         assert_eq!(numeric_str("-3"), Some(-3.0));
-        for bad in ["", "-", "1.", ".5", "1e3", "+1", " 1", "1 ", "0x10", "1.2.3"] {
+        for bad in [
+            "", "-", "1.", ".5", "1e3", "+1", " 1", "1 ", "0x10", "1.2.3",
+        ] {
             assert_eq!(numeric_str(bad), None, "{bad}");
         }
     }
