@@ -362,8 +362,8 @@ impl Run<'_> {
         out
     }
 
-    /// Event rows matching the name, call and property filters (no time rule yet).
-    fn matching_rows(&self, m: &EventMatch) -> Bitset {
+    /// Event rows matching the name, call and property filters, with time in `[low, high)`.
+    fn matching_rows(&self, m: &EventMatch, low: i64, high: i64) -> Bitset {
         let store = self.store;
         let n = store.times.len();
         let mut rows = Bitset::zeros(n);
@@ -373,8 +373,10 @@ impl Run<'_> {
                 Some(name) => kind.name.as_deref() == Some(name.as_str()),
             };
             if kind.call == m.call && name_matches {
-                for row in kind.rows() {
-                    rows.set(row as usize);
+                for (row, t) in kind.rows() {
+                    if low <= t && t < high {
+                        rows.set(row as usize);
+                    }
                 }
             }
         }
@@ -388,21 +390,14 @@ impl Run<'_> {
         let store = self.store;
         let times = &store.times;
         let now = self.now;
-        let mut rows = self.matching_rows(&c.matcher);
-        let (low, high_exclusive) = match c.window {
+        let (low, high) = match c.window {
             Window::All => (i64::MIN, now.saturating_add(1)),
             Window::Within(d) => (now.saturating_sub(d), now.saturating_add(1)),
             Window::Between(start, end) => (start, end.min(now.saturating_add(1))),
         };
-        // Without a window, and with nothing after `now`, every matching row counts as it is.
-        if c.window != Window::All || store.latest() > now {
-            rows.retain(|r| {
-                let t = times[r];
-                low <= t && t < high_exclusive
-            });
-        }
+        let mut rows = self.matching_rows(&c.matcher, low, high);
         if let Some(seq) = &c.sequence {
-            let steps = self.matching_rows(&seq.step);
+            let steps = self.matching_rows(&seq.step, i64::MIN, now.saturating_add(1));
             let mut walk = ProfileWalk {
                 offsets: &store.profile_offsets,
                 p: 0,

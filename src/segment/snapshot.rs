@@ -8,8 +8,8 @@
 use std::fmt;
 
 use super::store::{
-    decode, get_varint, put_varint, Column, Columns, Dictionary, Encoded, IdentifierType, Kind,
-    Store,
+    decode, get_varint, put_varint, unzigzag, zigzag, Column, Columns, Dictionary, Encoded,
+    IdentifierType, Kind, Store,
 };
 use crate::event::CallType;
 
@@ -40,14 +40,6 @@ fn corrupt<T>(message: &str) -> Result<T, SnapshotError> {
         code: "snapshot_corrupt",
         message: message.to_string(),
     })
-}
-
-fn zigzag(x: i64) -> u64 {
-    ((x << 1) ^ (x >> 63)) as u64
-}
-
-fn unzigzag(x: u64) -> i64 {
-    ((x >> 1) as i64) ^ -((x & 1) as i64)
 }
 
 struct Writer(Vec<u8>);
@@ -213,17 +205,6 @@ fn check_column(column: &Column, rows: usize) -> Result<(), SnapshotError> {
     Ok(())
 }
 
-fn check_rows(rows: impl Iterator<Item = u64>, len: usize) -> Result<u64, SnapshotError> {
-    let mut count = 0;
-    for row in rows {
-        if row >= len as u64 {
-            return corrupt("row out of range");
-        }
-        count += 1;
-    }
-    Ok(count)
-}
-
 impl Store {
     /// The snapshot bytes of this store.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -369,18 +350,15 @@ impl Store {
                 events,
                 postings: r.bytes()?.to_vec(),
             };
-            let mut pos = 0;
-            let mut next = 0u64;
-            let rows = std::iter::from_fn(|| {
-                if pos >= kind.postings.len() {
-                    return None;
+            // Every posting must decode, point inside the events and carry that event's time.
+            let mut count = 0u64;
+            for (row, t) in kind.rows() {
+                if times.get(row as usize) != Some(&t) {
+                    return corrupt("posting row or time");
                 }
-                let row = get_varint(&kind.postings, &mut pos)
-                    .map_or(u64::MAX, |g| next.saturating_add(g));
-                next = row.saturating_add(1);
-                Some(row)
-            });
-            if check_rows(rows, n)? != u64::from(kind.events) {
+                count += 1;
+            }
+            if count != u64::from(kind.events) {
                 return corrupt("posting count");
             }
             kinds.push(kind);
@@ -411,7 +389,6 @@ impl Store {
             return corrupt("trailing bytes");
         }
         Ok(Store {
-            latest: times.iter().copied().max().unwrap_or(i64::MIN),
             times,
             profile_offsets,
             profile_ids,

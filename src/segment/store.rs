@@ -335,23 +335,36 @@ pub(crate) struct Kind {
     pub call: CallType,
     pub name: Option<String>,
     pub events: u32,
-    /// Varint row gaps (row − previous row − 1), ascending rows.
+    /// Per event: varint row gap (row − previous row − 1), then the zigzag varint time change.
+    /// Times sit next to rows so a window test reads this stream only, not the time column.
     pub postings: Vec<u8>,
 }
 
 impl Kind {
-    pub(crate) fn rows(&self) -> impl Iterator<Item = u32> + '_ {
+    /// `(row, time)` of each event, ascending rows; stops early on malformed data.
+    #[inline]
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
         let mut pos = 0;
         let mut next = 0u64;
+        let mut time = 0i64;
         std::iter::from_fn(move || {
             if pos >= self.postings.len() {
                 return None;
             }
             let row = next.checked_add(get_varint(&self.postings, &mut pos)?)?;
+            time = time.wrapping_add(unzigzag(get_varint(&self.postings, &mut pos)?));
             next = row + 1;
-            u32::try_from(row).ok()
+            Some((u32::try_from(row).ok()?, time))
         })
     }
+}
+
+pub(crate) fn zigzag(x: i64) -> u64 {
+    ((x << 1) ^ (x >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(x: u64) -> i64 {
+    ((x >> 1) as i64) ^ -((x & 1) as i64)
 }
 
 /// The profiles that hold at least one identifier of a type.
@@ -379,8 +392,6 @@ pub struct Store {
     pub(crate) properties: Columns,
     pub(crate) traits: Columns,
     pub(crate) identifiers: Vec<IdentifierType>,
-    /// Derived on build and load, never serialized.
-    pub(crate) latest: i64,
 }
 
 /// Resident bytes of a store, by part (vector capacities, string heap bytes).
@@ -437,11 +448,6 @@ impl Store {
     /// The id of profile `index` (indexes follow profile id order).
     pub fn profile_id(&self, index: u32) -> Option<&str> {
         self.profile_ids.get(index as usize).map(String::as_str)
-    }
-
-    /// The time of the latest event (`i64::MIN` when there is none).
-    pub(crate) fn latest(&self) -> i64 {
-        self.latest
     }
 
     /// Row range of profile `p`.
@@ -503,7 +509,7 @@ pub struct StoreBuilder {
     times: Vec<i64>,
     profile_offsets: Vec<u32>,
     profile_ids: Vec<String>,
-    kinds: Vec<(Kind, u64)>,
+    kinds: Vec<(Kind, u64, i64)>,
     kind_index: [FxHashMap<String, usize>; 6],
     unnamed: [Option<usize>; 6],
     properties: ColumnsBuilder,
@@ -562,9 +568,11 @@ impl StoreBuilder {
             let row = self.times.len() as u32;
             self.times.push(event.time.0);
             let k = self.kind(event.call, event.name.as_deref());
-            let (kind, next) = &mut self.kinds[k];
+            let (kind, next, time) = &mut self.kinds[k];
             put_varint(&mut kind.postings, u64::from(row) - *next);
+            put_varint(&mut kind.postings, zigzag(event.time.0.wrapping_sub(*time)));
             *next = u64::from(row) + 1;
+            *time = event.time.0;
             kind.events += 1;
             self.properties.add(row, &event.properties);
         }
@@ -590,6 +598,7 @@ impl StoreBuilder {
                 postings: Vec::new(),
             },
             0,
+            0,
         ));
         match name {
             Some(n) => {
@@ -602,7 +611,7 @@ impl StoreBuilder {
 
     /// The finished store.
     pub fn finish(self) -> Store {
-        let mut kinds: Vec<Kind> = self.kinds.into_iter().map(|(k, _)| k).collect();
+        let mut kinds: Vec<Kind> = self.kinds.into_iter().map(|(k, _, _)| k).collect();
         kinds.sort_by(|a, b| (a.call, &a.name).cmp(&(b.call, &b.name)));
         let mut identifiers: Vec<IdentifierType> = self
             .identifiers
@@ -613,7 +622,6 @@ impl StoreBuilder {
         let mut times = self.times;
         times.shrink_to_fit();
         Store {
-            latest: times.iter().copied().max().unwrap_or(i64::MIN),
             times,
             profile_offsets: self.profile_offsets,
             profile_ids: self.profile_ids,
