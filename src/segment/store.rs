@@ -22,8 +22,14 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut x: u64) {
 }
 
 /// Reads a LEB128 varint at `*pos`; `None` when the bytes end early or it overflows 64 bits.
-#[inline]
+#[inline(always)]
 pub(crate) fn get_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
+    // Most gaps, ids and small numbers take one byte.
+    let first = *data.get(*pos)?;
+    if first < 0x80 {
+        *pos += 1;
+        return Some(u64::from(first));
+    }
     let mut x = 0u64;
     let mut shift = 0;
     loop {
@@ -84,7 +90,7 @@ fn encode(out: &mut Vec<u8>, v: Encoded) {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn decode(data: &[u8], pos: &mut usize) -> Option<Encoded> {
     let x = get_varint(data, pos)?;
     let payload = x >> 3;
