@@ -8,7 +8,7 @@
 use super::definition::{
     AggregateFn, Condition, EventCondition, EventMatch, Filter, Segment, TimeBound, Window,
 };
-use super::store::{Column, Columns, Encoded, Store};
+use super::store::{Column, Columns, Encoded, Kind, Store};
 use super::value::{numeric_str, Element, Matcher, ValueRef};
 use crate::time::Timestamp;
 
@@ -122,21 +122,6 @@ impl Bitset {
                 Some(w * 64 + bit)
             })
         })
-    }
-
-    /// Keeps only the set indexes for which `keep` holds.
-    fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
-        for (w, word) in self.words.iter_mut().enumerate() {
-            let mut bits = *word;
-            let mut kept = 0u64;
-            while bits != 0 {
-                let bit = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                // Branch-free: window tests are unpredictable, a mispredict costs more than this.
-                kept |= u64::from(keep(w * 64 + bit)) << bit;
-            }
-            *word = kept;
-        }
     }
 }
 
@@ -362,21 +347,26 @@ impl Run<'_> {
         out
     }
 
+    /// The (call, name) posting lists an event match reads.
+    fn kinds<'k>(&'k self, m: &'k EventMatch) -> impl Iterator<Item = &'k Kind> + 'k {
+        self.store.kinds.iter().filter(move |kind| {
+            kind.call == m.call
+                && match &m.name {
+                    None => true,
+                    Some(name) => kind.name.as_deref() == Some(name.as_str()),
+                }
+        })
+    }
+
     /// Event rows matching the name, call and property filters, with time in `[low, high)`.
     fn matching_rows(&self, m: &EventMatch, low: i64, high: i64) -> Bitset {
         let store = self.store;
         let n = store.times.len();
         let mut rows = Bitset::zeros(n);
-        for kind in &store.kinds {
-            let name_matches = match &m.name {
-                None => true,
-                Some(name) => kind.name.as_deref() == Some(name.as_str()),
-            };
-            if kind.call == m.call && name_matches {
-                for (row, t) in kind.rows() {
-                    if low <= t && t < high {
-                        rows.set(row as usize);
-                    }
+        for kind in self.kinds(m) {
+            for (&row, &t) in kind.rows.iter().zip(&kind.times) {
+                if low <= t && t < high {
+                    rows.set(row as usize);
                 }
             }
         }
@@ -398,29 +388,48 @@ impl Run<'_> {
         let mut rows = self.matching_rows(&c.matcher, low, high);
         if let Some(seq) = &c.sequence {
             let steps = self.matching_rows(&seq.step, i64::MIN, now.saturating_add(1));
+            // The outer events with their times, from the posting lists (not the time column).
+            let mut outer: Vec<(u32, i64)> = Vec::new();
+            let mut kinds = 0;
+            for kind in self.kinds(&c.matcher) {
+                kinds += 1;
+                outer.extend(
+                    kind.rows
+                        .iter()
+                        .zip(&kind.times)
+                        .filter(|(&r, _)| rows.get(r as usize))
+                        .map(|(&r, &t)| (r, t)),
+                );
+            }
+            if kinds > 1 {
+                outer.sort_unstable();
+            }
             let mut walk = ProfileWalk {
                 offsets: &store.profile_offsets,
                 p: 0,
             };
-            rows.retain(|r| {
+            let mut kept = Bitset::zeros(times.len());
+            for (r, t) in outer {
+                let r = r as usize;
                 let (_, end) = store.rows(walk.profile_of(r));
-                let t = times[r];
                 let deadline = t.saturating_add(seq.within);
                 let limit = deadline.min(now);
-                // Same-instant events never follow each other: start after every event at `t`.
-                let mut j = r + 1;
-                while j < end && times[j] == t {
-                    j += 1;
+                // Same-instant events never follow each other: skip follow-ups at `t`.
+                let mut next = steps.next_set(r + 1);
+                while let Some(s) = next.filter(|&s| s < end && times[s] == t) {
+                    next = steps.next_set(s + 1);
                 }
-                let followed = steps
-                    .next_set(j)
-                    .is_some_and(|s| s < end && times[s] <= limit);
-                if seq.negated {
+                let followed = next.is_some_and(|s| s < end && times[s] <= limit);
+                let keep = if seq.negated {
                     !followed && deadline <= now
                 } else {
                     followed
+                };
+                if keep {
+                    kept.set(r);
                 }
-            });
+            }
+            rows = kept;
         }
         self.aggregate(c, &rows)
     }

@@ -232,8 +232,13 @@ impl Store {
                 }
                 None => w.varint(0),
             }
-            w.varint(u64::from(k.events));
-            w.bytes(&k.postings);
+            w.varint(k.rows.len() as u64);
+            let (mut next, mut time) = (0u32, 0i64);
+            for (&row, &t) in k.rows.iter().zip(&k.times) {
+                w.varint(u64::from(row - next));
+                w.varint(zigzag(t.wrapping_sub(time)));
+                (next, time) = (row + 1, t);
+            }
         }
         w.columns(&self.properties);
         w.columns(&self.traits);
@@ -343,23 +348,24 @@ impl Store {
                 1 => Some(r.string()?),
                 _ => return corrupt("event name"),
             };
-            let events = r.u32()?;
-            let kind = Kind {
+            let count = r.count()?;
+            let mut kind = Kind {
                 call,
                 name,
-                events,
-                postings: r.bytes()?.to_vec(),
+                rows: Vec::with_capacity(count),
+                times: Vec::with_capacity(count),
             };
-            // Every posting must decode, point inside the events and carry that event's time.
-            let mut count = 0u64;
-            for (row, t) in kind.rows() {
-                if times.get(row as usize) != Some(&t) {
+            let (mut next, mut time) = (0u64, 0i64);
+            for _ in 0..count {
+                let row = next.saturating_add(r.varint()?);
+                time = time.wrapping_add(unzigzag(r.varint()?));
+                // Every posting must point inside the events and carry that event's time.
+                if times.get(row as usize) != Some(&time) {
                     return corrupt("posting row or time");
                 }
-                count += 1;
-            }
-            if count != u64::from(kind.events) {
-                return corrupt("posting count");
+                kind.rows.push(row as u32);
+                kind.times.push(time);
+                next = row + 1;
             }
             kinds.push(kind);
         }

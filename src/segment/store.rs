@@ -335,34 +335,14 @@ impl ColumnsBuilder {
     }
 }
 
-/// The events of one (call type, name) pair, as a posting list of rows.
+/// The events of one (call type, name) pair: their rows (ascending) and times, side by side.
+/// Plain arrays rather than varints: window tests over them are the hottest loop of evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Kind {
     pub call: CallType,
     pub name: Option<String>,
-    pub events: u32,
-    /// Per event: varint row gap (row − previous row − 1), then the zigzag varint time change.
-    /// Times sit next to rows so a window test reads this stream only, not the time column.
-    pub postings: Vec<u8>,
-}
-
-impl Kind {
-    /// `(row, time)` of each event, ascending rows; stops early on malformed data.
-    #[inline]
-    pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
-        let mut pos = 0;
-        let mut next = 0u64;
-        let mut time = 0i64;
-        std::iter::from_fn(move || {
-            if pos >= self.postings.len() {
-                return None;
-            }
-            let row = next.checked_add(get_varint(&self.postings, &mut pos)?)?;
-            time = time.wrapping_add(unzigzag(get_varint(&self.postings, &mut pos)?));
-            next = row + 1;
-            Some((u32::try_from(row).ok()?, time))
-        })
-    }
+    pub rows: Vec<u32>,
+    pub times: Vec<i64>,
 }
 
 pub(crate) fn zigzag(x: i64) -> u64 {
@@ -481,7 +461,11 @@ impl Store {
         };
         let (prop_data, prop_dict) = columns(&self.properties);
         let (trait_data, trait_dict) = columns(&self.traits);
-        let postings: usize = self.kinds.iter().map(|k| k.postings.capacity()).sum();
+        let postings: usize = self
+            .kinds
+            .iter()
+            .map(|k| k.rows.capacity() * 4 + k.times.capacity() * 8)
+            .sum();
         let names: usize = self
             .kinds
             .iter()
@@ -515,7 +499,7 @@ pub struct StoreBuilder {
     times: Vec<i64>,
     profile_offsets: Vec<u32>,
     profile_ids: Vec<String>,
-    kinds: Vec<(Kind, u64, i64)>,
+    kinds: Vec<Kind>,
     kind_index: [FxHashMap<String, usize>; 6],
     unnamed: [Option<usize>; 6],
     properties: ColumnsBuilder,
@@ -574,12 +558,9 @@ impl StoreBuilder {
             let row = self.times.len() as u32;
             self.times.push(event.time.0);
             let k = self.kind(event.call, event.name.as_deref());
-            let (kind, next, time) = &mut self.kinds[k];
-            put_varint(&mut kind.postings, u64::from(row) - *next);
-            put_varint(&mut kind.postings, zigzag(event.time.0.wrapping_sub(*time)));
-            *next = u64::from(row) + 1;
-            *time = event.time.0;
-            kind.events += 1;
+            let kind = &mut self.kinds[k];
+            kind.rows.push(row);
+            kind.times.push(event.time.0);
             self.properties.add(row, &event.properties);
         }
         self.profile_offsets.push(self.times.len() as u32);
@@ -596,16 +577,12 @@ impl StoreBuilder {
             return k;
         }
         let k = self.kinds.len();
-        self.kinds.push((
-            Kind {
-                call,
-                name: name.map(str::to_string),
-                events: 0,
-                postings: Vec::new(),
-            },
-            0,
-            0,
-        ));
+        self.kinds.push(Kind {
+            call,
+            name: name.map(str::to_string),
+            rows: Vec::new(),
+            times: Vec::new(),
+        });
         match name {
             Some(n) => {
                 self.kind_index[c].insert(n.to_string(), k);
@@ -617,7 +594,7 @@ impl StoreBuilder {
 
     /// The finished store.
     pub fn finish(self) -> Store {
-        let mut kinds: Vec<Kind> = self.kinds.into_iter().map(|(k, _, _)| k).collect();
+        let mut kinds = self.kinds;
         kinds.sort_by(|a, b| (a.call, &a.name).cmp(&(b.call, &b.name)));
         let mut identifiers: Vec<IdentifierType> = self
             .identifiers
