@@ -331,7 +331,13 @@ impl ColumnsBuilder {
     }
 
     fn finish(self) -> Columns {
-        Columns::new(self.builders.into_iter().map(|b| b.column).collect())
+        let columns = self.builders.into_iter().map(|b| {
+            let mut c = b.column;
+            c.data.shrink_to_fit();
+            c.array_data.shrink_to_fit();
+            c
+        });
+        Columns::new(columns.collect())
     }
 }
 
@@ -595,6 +601,10 @@ impl StoreBuilder {
     /// The finished store.
     pub fn finish(self) -> Store {
         let mut kinds = self.kinds;
+        for kind in &mut kinds {
+            kind.rows.shrink_to_fit();
+            kind.times.shrink_to_fit();
+        }
         kinds.sort_by(|a, b| (a.call, &a.name).cmp(&(b.call, &b.name)));
         let mut identifiers: Vec<IdentifierType> = self
             .identifiers
