@@ -11,6 +11,7 @@ pub mod gen;
 pub mod identity;
 pub mod ingest;
 pub mod segment;
+pub mod suggest;
 pub mod time;
 
 pub use event::{CallType, Event};

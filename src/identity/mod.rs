@@ -1,14 +1,252 @@
 //! Identity resolution (`identity.md`): identifiers, the canonical-order algorithm with merge
 //! protection, stable profile ids, explanations, deletion and un-merge.
+//!
+//! Two ways in give one answer: [`resolve`] for a whole set of events, and [`IdentityGraph`]
+//! for events arriving one by one in any order. Both run the same engine in canonical order
+//! (event time, then `messageId`), so the result depends only on the set of events.
+//!
+//! ```
+//! use tessera::identity::{resolve, IdentitySettings};
+//! use tessera::{CallType, Event, Timestamp};
+//!
+//! let event = |id: &str, t: i64, user: Option<&str>, anon: &str| Event {
+//!     message_id: id.into(), call: CallType::Track, name: Some("x".into()),
+//!     user_id: user.map(Into::into), anonymous_id: Some(anon.into()), previous_id: None,
+//!     group_id: None, time: Timestamp(t), received_at: None, properties: Default::default(),
+//!     traits: Default::default(), context: Default::default(), integrations: Default::default(),
+//! };
+//! let events = [event("m1", 1, None, "a1"), event("m2", 2, Some("42"), "a1")];
+//! let resolution = resolve(&events, &IdentitySettings::default());
+//! assert_eq!(resolution.profiles.len(), 1);
+//! // The profile was created by the anonymous event and keeps that id.
+//! assert_eq!(resolution.profiles[0].id, tessera::identity::profile_id_for("anonymous_id", "a1"));
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+use serde_json::Value;
 
 use crate::event::{Event, Object};
 use crate::time::Timestamp;
 
+mod engine;
+mod explain;
+mod extract;
+mod graph;
+
+pub use engine::profile_id_for;
+use engine::{Engine, NONE};
+pub use explain::{BlockedMerge, Explanation, JoinStep, TypeOverLimit};
+pub use graph::{Added, IdentityGraph};
+
+/// The identifier types the contract defines, highest priority first by default (custom types
+/// rank between `phone` and `anonymous_id`).
+pub const BUILT_IN_TYPES: [&str; 4] = ["user_id", "email", "phone", "anonymous_id"];
+
 /// Workspace identity settings: priorities and per-type limits.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct IdentitySettings {}
+///
+/// The default (empty lists) is the contract's default: priority `user_id`, `email`, `phone`,
+/// custom types in byte order, `anonymous_id`; limits `user_id` 1, `anonymous_id` 100, every
+/// other type 5.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentitySettings {
+    /// Types ranked highest first. Types not listed rank after every listed type, in their
+    /// default order.
+    pub priorities: Vec<String>,
+    /// Per-type limits (integers ≥ 1) overriding the defaults.
+    pub limits: BTreeMap<String, u32>,
+}
+
+/// Settings that could not be read, with a stable code and the JSON path of the offending field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    /// Stable snake_case code: `invalid_json`, `not_an_object`, `unknown_field`,
+    /// `invalid_priorities`, `invalid_type_name`, `duplicate_priority`, `invalid_limits`,
+    /// `invalid_limit`.
+    pub code: &'static str,
+    /// JSON path of the offending field (`priorities[2]`, `limits.email`; empty for the whole).
+    pub path: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {}", self.code, self.message)
+        } else {
+            write!(f, "{} at {}: {}", self.code, self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+fn settings_error(code: &'static str, path: impl Into<String>, message: &str) -> SettingsError {
+    SettingsError {
+        code,
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+impl IdentitySettings {
+    /// The default limit of a type: `user_id` 1, `anonymous_id` 100, any other 5.
+    pub fn default_limit(kind: &str) -> u32 {
+        match kind {
+            "user_id" => 1,
+            "anonymous_id" => 100,
+            _ => 5,
+        }
+    }
+
+    /// The limit in force for a type.
+    pub fn limit(&self, kind: &str) -> u32 {
+        self.limits
+            .get(kind)
+            .copied()
+            .unwrap_or_else(|| Self::default_limit(kind))
+    }
+
+    /// Reads settings from JSON text: `{"priorities": [...], "limits": {...}}`, both optional.
+    pub fn from_json(text: &str) -> Result<IdentitySettings, SettingsError> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| settings_error("invalid_json", "", &e.to_string()))?;
+        Self::from_value(&value)
+    }
+
+    /// Reads settings from a parsed JSON value.
+    pub fn from_value(value: &Value) -> Result<IdentitySettings, SettingsError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| settings_error("not_an_object", "", "settings must be an object"))?;
+        let mut settings = IdentitySettings::default();
+        for (key, v) in obj {
+            match key.as_str() {
+                "priorities" => {
+                    let list = v.as_array().ok_or_else(|| {
+                        settings_error(
+                            "invalid_priorities",
+                            "priorities",
+                            "must be an array of type names",
+                        )
+                    })?;
+                    for (i, item) in list.iter().enumerate() {
+                        let path = format!("priorities[{i}]");
+                        let name = item
+                            .as_str()
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .ok_or_else(|| {
+                                settings_error(
+                                    "invalid_type_name",
+                                    path.clone(),
+                                    "must be a non-empty string",
+                                )
+                            })?;
+                        if settings.priorities.iter().any(|p| p == name) {
+                            return Err(settings_error(
+                                "duplicate_priority",
+                                path,
+                                "type listed twice",
+                            ));
+                        }
+                        settings.priorities.push(name.to_string());
+                    }
+                }
+                "limits" => {
+                    let map = v.as_object().ok_or_else(|| {
+                        settings_error(
+                            "invalid_limits",
+                            "limits",
+                            "must be an object of type: limit",
+                        )
+                    })?;
+                    for (kind, limit) in map {
+                        let name = kind.trim();
+                        if name.is_empty() {
+                            return Err(settings_error(
+                                "invalid_type_name",
+                                format!("limits.{kind}"),
+                                "type name must not be empty",
+                            ));
+                        }
+                        let n = limit
+                            .as_u64()
+                            .filter(|&n| n >= 1)
+                            .and_then(|n| u32::try_from(n).ok())
+                            .ok_or_else(|| {
+                                settings_error(
+                                    "invalid_limit",
+                                    format!("limits.{kind}"),
+                                    "must be an integer of at least 1",
+                                )
+                            })?;
+                        settings.limits.insert(name.to_string(), n);
+                    }
+                }
+                other => {
+                    return Err(settings_error(
+                        "unknown_field",
+                        other,
+                        "expected `priorities` or `limits`",
+                    ))
+                }
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// One identifier: a type and a normalized value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Identifier {
+    /// The type name (`user_id`, `email`, `phone`, `anonymous_id` or a custom type).
+    pub kind: String,
+    /// The normalized value.
+    pub value: String,
+}
+
+impl Identifier {
+    /// An identifier from a type and an already normalized value.
+    pub fn new(kind: impl Into<String>, value: impl Into<String>) -> Identifier {
+        Identifier {
+            kind: kind.into(),
+            value: value.into(),
+        }
+    }
+
+    /// An identifier from a type and a raw value, normalized by that type's rule; `None` when
+    /// the value yields no identifier (blocked, an email without `@`, ...).
+    pub fn normalized(kind: &str, raw: &str) -> Option<Identifier> {
+        let kind = kind.trim();
+        let value = extract::normalize(kind, raw)?;
+        Some(Identifier::new(kind, value.into_owned()))
+    }
+}
+
+impl fmt::Display for Identifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.value)
+    }
+}
+
+/// Identifiers that act as blocked: those of deleted profiles and removed identifiers.
+pub type Suppression = BTreeSet<Identifier>;
+
+/// The identifiers an event carries (normalized, deduplicated, blocked values removed), before
+/// alias typing: an alias call's `previousId` is returned as the second element, untyped.
+pub fn event_identifiers(event: &Event) -> (Vec<Identifier>, Option<String>) {
+    let mut out: Vec<Identifier> = Vec::new();
+    extract::for_each_identifier(event, |kind, value| {
+        if !out.iter().any(|i| i.kind == kind && i.value == value) {
+            out.push(Identifier::new(kind, value));
+        }
+    });
+    (out, extract::previous_id(event).map(str::to_string))
+}
 
 /// A unified customer profile.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +265,38 @@ pub struct Profile {
     pub last_seen: Timestamp,
 }
 
+impl Profile {
+    /// True when the profile holds this identifier.
+    pub fn holds(&self, kind: &str, value: &str) -> bool {
+        self.identifiers
+            .get(kind)
+            .is_some_and(|values| values.contains(value))
+    }
+
+    /// The profile as JSON: `{"id", "identifiers": {type: [values]}, "traits", "event_count",
+    /// "first_seen", "last_seen"}`.
+    pub fn to_json(&self) -> Value {
+        let identifiers: serde_json::Map<String, Value> = self
+            .identifiers
+            .iter()
+            .map(|(k, vs)| {
+                (
+                    k.clone(),
+                    Value::Array(vs.iter().map(|v| Value::String(v.clone())).collect()),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "id": self.id,
+            "identifiers": identifiers,
+            "traits": self.traits,
+            "event_count": self.event_count,
+            "first_seen": self.first_seen.to_string(),
+            "last_seen": self.last_seen.to_string(),
+        })
+    }
+}
+
 /// The result of resolving a set of events.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Resolution {
@@ -37,8 +307,286 @@ pub struct Resolution {
     pub event_profile: Vec<Option<u32>>,
 }
 
+impl Resolution {
+    /// How many events belong to no profile.
+    pub fn unresolved(&self) -> u64 {
+        self.event_profile.iter().filter(|p| p.is_none()).count() as u64
+    }
+
+    /// The profile with this id.
+    pub fn profile(&self, id: &str) -> Option<&Profile> {
+        self.profiles
+            .binary_search_by(|p| p.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.profiles[i])
+    }
+
+    /// The profile holding an identifier; `value` is normalized by the type's rule first.
+    pub fn profile_by_identifier(&self, kind: &str, value: &str) -> Option<&Profile> {
+        let ident = Identifier::normalized(kind, value)?;
+        self.profiles
+            .iter()
+            .find(|p| p.holds(&ident.kind, &ident.value))
+    }
+
+    /// What deleting a profile takes away: its events (by index into the resolved slice) and
+    /// its identifiers, which the caller adds to its [`Suppression`] before resolving again.
+    pub fn deletion(&self, events: &[Event], profile_id: &str) -> Option<Deletion> {
+        let index = self
+            .profiles
+            .binary_search_by(|p| p.id.as_str().cmp(profile_id))
+            .ok()?;
+        let profile = &self.profiles[index];
+        let message_ids = self
+            .event_profile
+            .iter()
+            .zip(events)
+            .filter(|(p, _)| **p == Some(index as u32))
+            .map(|(_, e)| e.message_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let identifiers = profile
+            .identifiers
+            .iter()
+            .flat_map(|(k, vs)| {
+                vs.iter()
+                    .map(move |v| Identifier::new(k.clone(), v.clone()))
+            })
+            .collect();
+        Some(Deletion {
+            profile_id: profile.id.clone(),
+            message_ids,
+            identifiers,
+        })
+    }
+}
+
+/// What a profile deletion removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deletion {
+    /// The deleted profile's id.
+    pub profile_id: String,
+    /// The `messageId`s of its events (sorted), which the store must delete.
+    pub message_ids: Vec<String>,
+    /// Its identifiers, now suppressed.
+    pub identifiers: Vec<Identifier>,
+}
+
 /// Resolves a set of events into profiles, by the canonical-order algorithm.
+///
+/// Events sharing a `messageId` follow the dedup rule (the earliest event time is kept, ties:
+/// the first in the slice); the others change nothing and map to the kept one's profile.
 pub fn resolve(events: &[Event], settings: &IdentitySettings) -> Resolution {
-    let _ = (events, settings);
-    todo!("identity resolution")
+    resolve_with(events, settings, &Suppression::new())
+}
+
+/// [`resolve`] with suppressed identifiers (deleted profiles, removed identifiers), which act as
+/// blocked values.
+pub fn resolve_with(
+    events: &[Event],
+    settings: &IdentitySettings,
+    suppressed: &Suppression,
+) -> Resolution {
+    let mut engine = Engine::new(settings);
+    suppress_all(&mut engine, suppressed);
+    let mut arena = Vec::with_capacity(events.len() * 2);
+    let mut start = Vec::with_capacity(events.len() + 1);
+    let mut previous = Vec::with_capacity(events.len());
+    for event in events {
+        start.push(arena.len() as u32);
+        previous.push(prepare(&mut engine, event, &mut arena));
+    }
+    start.push(arena.len() as u32);
+    let canonical = canonical_order(events.len(), |i| {
+        let e = &events[i as usize];
+        (e.time, e.message_id.as_str())
+    });
+    let mut event_slot = vec![NONE; events.len()];
+    let mut kept: FxHashMap<&str, u32> = FxHashMap::default();
+    kept.reserve(events.len());
+    let mut live = Vec::with_capacity(events.len());
+    let mut duplicates = Vec::new();
+    // Slots are created in canonical order here, so creating events compare by position.
+    let mut rank = vec![0u32; events.len()];
+    for (r, &e) in canonical.iter().enumerate() {
+        rank[e as usize] = r as u32;
+    }
+    let earlier = |a: u32, b: u32| rank[a as usize] < rank[b as usize];
+    for &e in &canonical {
+        let ei = e as usize;
+        if let Some(&first) = kept.get(events[ei].message_id.as_str()) {
+            duplicates.push((e, first));
+            continue;
+        }
+        kept.insert(events[ei].message_id.as_str(), e);
+        live.push(e);
+        let ids = &arena[start[ei] as usize..start[ei + 1] as usize];
+        event_slot[ei] = engine.step(ids, previous[ei], e, &earlier, None);
+    }
+    let mut resolution = assemble(
+        &mut engine,
+        &live,
+        &event_slot,
+        events.len(),
+        |e| events[e as usize].time,
+        |e, traits| apply_traits(traits, events[e as usize].profile_traits()),
+    );
+    for (dup, first) in duplicates {
+        resolution.event_profile[dup as usize] = resolution.event_profile[first as usize];
+    }
+    resolution
+}
+
+/// Marks suppressed identifiers in an engine (interning them so later events see the flag).
+fn suppress_all(engine: &mut Engine, suppressed: &Suppression) {
+    for ident in suppressed {
+        let x = engine.intern(&ident.kind, &ident.value);
+        engine.suppress(x);
+    }
+}
+
+/// Interns an event's identifiers into `arena` (deduplicated) and returns its alias
+/// `previousId` interned as `[user_id, anonymous_id]`.
+fn prepare(engine: &mut Engine, event: &Event, arena: &mut Vec<u32>) -> [u32; 2] {
+    let begin = arena.len();
+    extract::for_each_identifier(event, |kind, value| {
+        let x = engine.intern(kind, value);
+        if !arena[begin..].contains(&x) {
+            arena.push(x);
+        }
+    });
+    match extract::previous_id(event) {
+        Some(prev) => [
+            engine.intern(extract::USER_ID, prev),
+            engine.intern(extract::ANONYMOUS_ID, prev),
+        ],
+        None => [NONE, NONE],
+    }
+}
+
+/// Event indices sorted by (time, messageId, index).
+fn canonical_order<'a>(n: usize, key: impl Fn(u32) -> (Timestamp, &'a str)) -> Vec<u32> {
+    let mut packed: Vec<u128> = (0..n as u32)
+        .map(|i| {
+            let t = (key(i).0 .0 as u64) ^ (1 << 63);
+            (u128::from(t) << 32) | u128::from(i)
+        })
+        .collect();
+    packed.sort_unstable();
+    let mut order: Vec<u32> = packed.into_iter().map(|k| k as u32).collect();
+    let mut i = 0;
+    while i < order.len() {
+        let t = key(order[i]).0;
+        let mut j = i + 1;
+        while j < order.len() && key(order[j]).0 == t {
+            j += 1;
+        }
+        if j - i > 1 {
+            // Stable: equal messageIds stay in input order.
+            order[i..j].sort_by(|&a, &b| key(a).1.cmp(key(b).1));
+        }
+        i = j;
+    }
+    order
+}
+
+/// Applies one event's profile traits: top-level keys, later wins, `null` removes.
+fn apply_traits<'a>(traits: &mut Object, set: impl Iterator<Item = (&'a String, &'a Value)>) {
+    for (k, v) in set {
+        if v.is_null() {
+            traits.remove(k);
+        } else {
+            traits.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Builds the profiles from the engine's final state.
+///
+/// `canonical` lists the live events in canonical order; `event_slot[e]` is the slot event `e`
+/// was attached to.
+fn assemble(
+    engine: &mut Engine,
+    canonical: &[u32],
+    event_slot: &[u32],
+    n_events: usize,
+    time_of: impl Fn(u32) -> Timestamp,
+    mut traits_of: impl FnMut(u32, &mut Object),
+) -> Resolution {
+    let mut index_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut roots: Vec<u32> = Vec::new();
+    let mut event_root = vec![NONE; n_events];
+    for &e in canonical {
+        let s = event_slot[e as usize];
+        if s == NONE {
+            continue;
+        }
+        let r = engine.find(s);
+        event_root[e as usize] = *index_of_root.entry(r).or_insert_with(|| {
+            roots.push(r);
+            roots.len() as u32 - 1
+        });
+    }
+    let mut profiles: Vec<Profile> = roots
+        .iter()
+        .map(|&r| Profile {
+            id: engine.slot_id(r),
+            identifiers: BTreeMap::new(),
+            traits: Object::new(),
+            event_count: 0,
+            first_seen: Timestamp(i64::MAX),
+            last_seen: Timestamp(i64::MIN),
+        })
+        .collect();
+    for x in 0..engine.ids.len() as u32 {
+        let s = engine.owner[x as usize];
+        if s == NONE {
+            continue;
+        }
+        let r = engine.find(s);
+        if let Some(&pi) = index_of_root.get(&r) {
+            let kind = engine.types.name(engine.ids.kind(x));
+            let profile = &mut profiles[pi as usize];
+            if !profile.identifiers.contains_key(kind) {
+                profile
+                    .identifiers
+                    .insert(kind.to_string(), BTreeSet::new());
+            }
+            if let Some(set) = profile.identifiers.get_mut(kind) {
+                set.insert(engine.ids.value(x).to_string());
+            }
+        }
+    }
+    for &e in canonical {
+        let pi = event_root[e as usize];
+        if pi == NONE {
+            continue;
+        }
+        let profile = &mut profiles[pi as usize];
+        let t = time_of(e);
+        profile.event_count += 1;
+        profile.first_seen = profile.first_seen.min(t);
+        profile.last_seen = profile.last_seen.max(t);
+        traits_of(e, &mut profile.traits);
+    }
+    let mut by_id: Vec<u32> = (0..profiles.len() as u32).collect();
+    by_id.sort_unstable_by(|&a, &b| profiles[a as usize].id.cmp(&profiles[b as usize].id));
+    let mut new_index = vec![0u32; profiles.len()];
+    for (new, &old) in by_id.iter().enumerate() {
+        new_index[old as usize] = new as u32;
+    }
+    let mut slots: Vec<Option<Profile>> = profiles.into_iter().map(Some).collect();
+    let profiles = by_id
+        .iter()
+        .filter_map(|&old| slots[old as usize].take())
+        .collect();
+    let event_profile = event_root
+        .into_iter()
+        .map(|pi| (pi != NONE).then(|| new_index[pi as usize]))
+        .collect();
+    Resolution {
+        profiles,
+        event_profile,
+    }
 }

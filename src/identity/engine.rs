@@ -1,0 +1,540 @@
+//! The canonical-order algorithm (`identity.md`, "The algorithm"), one event at a time.
+//!
+//! Identifiers are interned as `u32`; a profile is a slot in a union-find forest, so a merge is
+//! a pointer write plus a sum of per-type counts. The batch and incremental paths both drive
+//! this one `Engine`, which is what makes them agree.
+
+use std::cmp::Ordering;
+
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+
+use super::extract::{ANONYMOUS_ID, EMAIL, PHONE, USER_ID};
+use super::IdentitySettings;
+
+/// "No identifier / no slot".
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Identifier types with their priority rank and limit under one workspace's settings.
+#[derive(Clone, Debug)]
+pub(crate) struct TypeTable {
+    names: Vec<Box<str>>,
+    by_name: FxHashMap<Box<str>, u16>,
+    /// (position in the settings' priority list or `u32::MAX`, default class): smaller ranks
+    /// higher; ties are broken by the name in byte order.
+    rank: Vec<(u32, u8)>,
+    limit: Vec<u32>,
+    settings: IdentitySettings,
+}
+
+impl TypeTable {
+    pub(crate) fn new(settings: &IdentitySettings) -> TypeTable {
+        let mut table = TypeTable {
+            names: Vec::new(),
+            by_name: FxHashMap::default(),
+            rank: Vec::new(),
+            limit: Vec::new(),
+            settings: settings.clone(),
+        };
+        for name in [USER_ID, EMAIL, PHONE, ANONYMOUS_ID] {
+            table.id_of(name);
+        }
+        table
+    }
+
+    /// The type id of `name`, registering a custom type on first sight.
+    pub(crate) fn id_of(&mut self, name: &str) -> u16 {
+        if let Some(&t) = self.by_name.get(name) {
+            return t;
+        }
+        let t = u16::try_from(self.names.len()).unwrap_or(u16::MAX);
+        let class = match name {
+            USER_ID => 0,
+            EMAIL => 1,
+            PHONE => 2,
+            ANONYMOUS_ID => 4,
+            _ => 3,
+        };
+        let listed = self
+            .settings
+            .priorities
+            .iter()
+            .position(|p| p == name)
+            .map_or(u32::MAX, |p| p as u32);
+        self.names.push(name.into());
+        self.by_name.insert(name.into(), t);
+        self.rank.push((listed, class));
+        self.limit.push(self.settings.limit(name));
+        t
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<u16> {
+        self.by_name.get(name).copied()
+    }
+
+    pub(crate) fn name(&self, t: u16) -> &str {
+        &self.names[usize::from(t)]
+    }
+
+    pub(crate) fn limit(&self, t: u16) -> u32 {
+        self.limit[usize::from(t)]
+    }
+
+    /// `Less` when `a` has the higher priority.
+    pub(crate) fn priority_cmp(&self, a: u16, b: u16) -> Ordering {
+        let (ra, rb) = (self.rank[usize::from(a)], self.rank[usize::from(b)]);
+        ra.cmp(&rb).then_with(|| self.name(a).cmp(self.name(b)))
+    }
+}
+
+/// Interned identifiers: `(type, normalized value)` ↔ `u32`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Interner {
+    maps: Vec<FxHashMap<Box<str>, u32>>,
+    items: Vec<(u16, Box<str>)>,
+}
+
+impl Interner {
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn get(&self, t: u16, value: &str) -> Option<u32> {
+        self.maps.get(usize::from(t))?.get(value).copied()
+    }
+
+    fn intern(&mut self, t: u16, value: &str) -> u32 {
+        let ti = usize::from(t);
+        if self.maps.len() <= ti {
+            self.maps.resize_with(ti + 1, FxHashMap::default);
+        }
+        if let Some(&x) = self.maps[ti].get(value) {
+            return x;
+        }
+        let x = self.items.len() as u32;
+        let boxed: Box<str> = value.into();
+        self.maps[ti].insert(boxed.clone(), x);
+        self.items.push((t, boxed));
+        x
+    }
+
+    pub(crate) fn kind(&self, x: u32) -> u16 {
+        self.items[x as usize].0
+    }
+
+    pub(crate) fn value(&self, x: u32) -> &str {
+        &self.items[x as usize].1
+    }
+}
+
+/// What happened to one event, for explanations. Only collected when asked for.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Recorder {
+    pub(crate) joins: Vec<JoinRecord>,
+    pub(crate) blocks: Vec<BlockRecord>,
+}
+
+/// An event that created a profile, added identifiers to one, or merged several.
+#[derive(Clone, Debug)]
+pub(crate) struct JoinRecord {
+    pub(crate) event: u32,
+    /// The identifiers the event kept, in priority order.
+    pub(crate) kept: Vec<u32>,
+    /// Identifiers new to the profile.
+    pub(crate) added: Vec<u32>,
+    /// Slots merged into the keeper.
+    pub(crate) merged: Vec<u32>,
+    /// The highest-priority identifier of the event the keeper already held, `NONE` if none.
+    pub(crate) joined: u32,
+    pub(crate) keeper: u32,
+    pub(crate) created: bool,
+}
+
+/// An identifier dropped from an event by merge protection.
+#[derive(Clone, Debug)]
+pub(crate) struct BlockRecord {
+    pub(crate) event: u32,
+    pub(crate) dropped: u32,
+    /// Types over their limit in the would-be union, with the count they would have reached.
+    pub(crate) over: Vec<(u16, u32)>,
+    /// The slot that held the dropped identifier, if any.
+    pub(crate) held_by: u32,
+}
+
+/// The profile forest and the per-identifier owner table.
+#[derive(Clone, Debug)]
+pub(crate) struct Engine {
+    pub(crate) types: TypeTable,
+    pub(crate) ids: Interner,
+    /// Per identifier: acts as blocked (suppressed or removed).
+    suppressed: Vec<bool>,
+    /// Whether any identifier is suppressed: the common case skips a random read per identifier.
+    any_suppressed: bool,
+    /// Per identifier: the slot it was attached to, `NONE` when no profile holds it.
+    pub(crate) owner: Vec<u32>,
+    pub(crate) parent: Vec<u32>,
+    /// Per slot: the event that created it (the earliest created, in canonical order, keeps its
+    /// id on merge; separately processed clusters may be joined later, so arrival order is no
+    /// guide).
+    born: Vec<u32>,
+    /// Per slot: the identifier its id derives from.
+    pub(crate) creator: Vec<u32>,
+    /// Per slot: distinct values held, by type.
+    counts: Vec<Vec<(u16, u32)>>,
+    free: Vec<u32>,
+    /// When set, every identifier that ever created a profile, by its id's 64-bit prefix, so
+    /// that an old or merged-away id can be followed to the profile holding its identifier.
+    pub(crate) creators: Option<FxHashMap<u64, u32>>,
+    scratch_i: Vec<u32>,
+    scratch_p: Vec<u32>,
+    scratch_u: Vec<(u16, u32)>,
+}
+
+impl Engine {
+    pub(crate) fn new(settings: &IdentitySettings) -> Engine {
+        Engine {
+            types: TypeTable::new(settings),
+            ids: Interner::default(),
+            suppressed: Vec::new(),
+            any_suppressed: false,
+            owner: Vec::new(),
+            parent: Vec::new(),
+            born: Vec::new(),
+            creator: Vec::new(),
+            counts: Vec::new(),
+            free: Vec::new(),
+            creators: None,
+            scratch_i: Vec::new(),
+            scratch_p: Vec::new(),
+            scratch_u: Vec::new(),
+        }
+    }
+
+    /// Interns an already normalized identifier.
+    pub(crate) fn intern(&mut self, kind: &str, value: &str) -> u32 {
+        let t = self.types.id_of(kind);
+        let x = self.ids.intern(t, value);
+        if x as usize == self.owner.len() {
+            self.owner.push(NONE);
+            self.suppressed.push(false);
+        }
+        x
+    }
+
+    /// Makes an identifier act as blocked from now on.
+    pub(crate) fn suppress(&mut self, x: u32) {
+        self.suppressed[x as usize] = true;
+        self.any_suppressed = true;
+    }
+
+    fn is_suppressed(&self, x: u32) -> bool {
+        self.any_suppressed && self.suppressed[x as usize]
+    }
+
+    pub(crate) fn lookup(&self, kind: &str, value: &str) -> Option<u32> {
+        self.ids.get(self.types.get(kind)?, value)
+    }
+
+    /// The current profile (root slot) holding identifier `x`.
+    pub(crate) fn holder(&mut self, x: u32) -> u32 {
+        match self.owner[x as usize] {
+            NONE => NONE,
+            s => self.find(s),
+        }
+    }
+
+    pub(crate) fn find(&mut self, mut s: u32) -> u32 {
+        while self.parent[s as usize] != s {
+            let grand = self.parent[self.parent[s as usize] as usize];
+            self.parent[s as usize] = grand;
+            s = grand;
+        }
+        s
+    }
+
+    /// Read-only root lookup (no path compression).
+    pub(crate) fn root(&self, mut s: u32) -> u32 {
+        while self.parent[s as usize] != s {
+            s = self.parent[s as usize];
+        }
+        s
+    }
+
+    /// The stable profile id derived from a slot's creating identifier.
+    pub(crate) fn slot_id(&self, s: u32) -> String {
+        let x = self.creator[s as usize];
+        profile_id_for(self.types.name(self.ids.kind(x)), self.ids.value(x))
+    }
+
+    /// Forgets the profiles built from these identifiers and slots, so they can be replayed.
+    pub(crate) fn reset(&mut self, idents: &[u32], slots: impl IntoIterator<Item = u32>) {
+        for &x in idents {
+            self.owner[x as usize] = NONE;
+        }
+        for s in slots {
+            if s != NONE && self.parent[s as usize] != NONE {
+                self.parent[s as usize] = NONE;
+                self.counts[s as usize].clear();
+                self.free.push(s);
+            }
+        }
+    }
+
+    fn new_slot(&mut self, creator: u32, born: u32) -> u32 {
+        if let Some(map) = self.creators.as_mut() {
+            let t = self.types.name(self.ids.kind(creator));
+            map.insert(id_prefix(t, self.ids.value(creator)), creator);
+        }
+        if let Some(s) = self.free.pop() {
+            let i = s as usize;
+            self.parent[i] = s;
+            self.born[i] = born;
+            self.creator[i] = creator;
+            return s;
+        }
+        let s = self.parent.len() as u32;
+        self.parent.push(s);
+        self.born.push(born);
+        self.creator.push(creator);
+        self.counts.push(Vec::new());
+        s
+    }
+
+    /// `Less` when identifier `a` should be dropped before `b`: lower priority, then the greater
+    /// value in byte order.
+    fn drop_before(&self, a: u32, b: u32) -> bool {
+        let (ta, tb) = (self.ids.kind(a), self.ids.kind(b));
+        match self.types.priority_cmp(ta, tb) {
+            Ordering::Greater => true,
+            Ordering::Less => false,
+            Ordering::Equal => self.ids.value(a) > self.ids.value(b),
+        }
+    }
+
+    /// True when identifier `a` ranks before `b`: higher priority, then the smaller value.
+    fn ranks_before(&self, a: u32, b: u32) -> bool {
+        match self.types.priority_cmp(self.ids.kind(a), self.ids.kind(b)) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => self.ids.value(a) < self.ids.value(b),
+        }
+    }
+
+    /// Processes one event (steps 1–4) and returns the slot it belongs to, or `NONE`.
+    ///
+    /// `ids` are the event's identifiers (deduplicated); `previous` the alias `previousId`
+    /// interned as `[user_id, anonymous_id]`, or `[NONE, NONE]`.
+    /// `earlier(a, b)` tells whether event `a` comes before event `b` in canonical order.
+    pub(crate) fn step(
+        &mut self,
+        ids: &[u32],
+        previous: [u32; 2],
+        event: u32,
+        earlier: &dyn Fn(u32, u32) -> bool,
+        mut rec: Option<&mut Recorder>,
+    ) -> u32 {
+        let mut i = std::mem::take(&mut self.scratch_i);
+        let mut p = std::mem::take(&mut self.scratch_p);
+        let mut u = std::mem::take(&mut self.scratch_u);
+        i.clear();
+        i.extend(ids.iter().copied().filter(|&x| !self.is_suppressed(x)));
+        let [prev_user, prev_anon] = previous;
+        let prev_held = prev_user != NONE
+            && !self.is_suppressed(prev_user)
+            && self.owner[prev_user as usize] != NONE;
+        let typed = if prev_held {
+            prev_user
+        } else if prev_anon != NONE && !self.is_suppressed(prev_anon) {
+            prev_anon
+        } else {
+            NONE
+        };
+        if typed != NONE && !i.contains(&typed) {
+            i.push(typed);
+        }
+        let slot = loop {
+            if i.is_empty() {
+                break NONE;
+            }
+            p.clear();
+            u.clear();
+            for &x in &i {
+                match self.owner[x as usize] {
+                    NONE => add_count(&mut u, self.ids.kind(x), 1),
+                    s => {
+                        let r = self.find(s);
+                        if !p.contains(&r) {
+                            p.push(r);
+                        }
+                    }
+                }
+            }
+            for &r in &p {
+                for &(t, c) in &self.counts[r as usize] {
+                    add_count(&mut u, t, c);
+                }
+            }
+            let over = u.iter().any(|&(t, c)| c > self.types.limit(t));
+            if !over {
+                break self.attach(&i, &p, event, earlier, rec.as_deref_mut());
+            }
+            let mut pick: Option<usize> = None;
+            for (k, &x) in i.iter().enumerate() {
+                let t = self.ids.kind(x);
+                let conflicting = self.owner[x as usize] != NONE
+                    || u.iter().any(|&(ut, c)| ut == t && c > self.types.limit(t));
+                if conflicting && pick.is_none_or(|q| self.drop_before(x, i[q])) {
+                    pick = Some(k);
+                }
+            }
+            // Some type is over its limit, so the conflict set is never empty (identity.md,
+            // step 3); the guard only keeps a logic error from looping forever.
+            let Some(k) = pick else {
+                break NONE;
+            };
+            let dropped = i.swap_remove(k);
+            if let Some(rec) = rec.as_deref_mut() {
+                let held_by = self.holder(dropped);
+                let over = u
+                    .iter()
+                    .copied()
+                    .filter(|&(t, c)| c > self.types.limit(t))
+                    .collect();
+                rec.blocks.push(BlockRecord {
+                    event,
+                    dropped,
+                    over,
+                    held_by,
+                });
+            }
+        };
+        self.scratch_i = i;
+        self.scratch_p = p;
+        self.scratch_u = u;
+        slot
+    }
+
+    /// Step 2's success branch: merge `p` (roots) into the earliest created, or create a
+    /// profile, and add the unowned identifiers of `i`.
+    fn attach(
+        &mut self,
+        i: &[u32],
+        p: &[u32],
+        event: u32,
+        earlier: &dyn Fn(u32, u32) -> bool,
+        rec: Option<&mut Recorder>,
+    ) -> u32 {
+        let created = p.is_empty();
+        let first = p.iter().copied().reduce(|a, b| {
+            if earlier(self.born[b as usize], self.born[a as usize]) {
+                b
+            } else {
+                a
+            }
+        });
+        let joined_to = first.map_or(NONE, |k| {
+            if rec.is_none() {
+                return NONE;
+            }
+            let mut best = NONE;
+            for &x in i {
+                let s = self.owner[x as usize];
+                if s != NONE && self.root(s) == k && (best == NONE || self.ranks_before(x, best)) {
+                    best = x;
+                }
+            }
+            best
+        });
+        let keeper = match first {
+            Some(k) => k,
+            None => {
+                let mut best = i[0];
+                for &x in &i[1..] {
+                    if self.ranks_before(x, best) {
+                        best = x;
+                    }
+                }
+                self.new_slot(best, event)
+            }
+        };
+        for &r in p {
+            if r != keeper {
+                self.parent[r as usize] = keeper;
+                let moved = std::mem::take(&mut self.counts[r as usize]);
+                for (t, c) in moved {
+                    add_count(&mut self.counts[keeper as usize], t, c);
+                }
+            }
+        }
+        let record = rec.is_some();
+        let mut added = Vec::new();
+        for &x in i {
+            if self.owner[x as usize] == NONE {
+                self.owner[x as usize] = keeper;
+                let t = self.ids.kind(x);
+                add_count(&mut self.counts[keeper as usize], t, 1);
+                if record {
+                    added.push(x);
+                }
+            }
+        }
+        if let Some(rec) = rec {
+            let mut kept = i.to_vec();
+            kept.sort_by(|&a, &b| {
+                self.types
+                    .priority_cmp(self.ids.kind(a), self.ids.kind(b))
+                    .then_with(|| self.ids.value(a).cmp(self.ids.value(b)))
+            });
+            let merged: Vec<u32> = p.iter().copied().filter(|&r| r != keeper).collect();
+            if created || !added.is_empty() || !merged.is_empty() {
+                rec.joins.push(JoinRecord {
+                    event,
+                    kept,
+                    added,
+                    merged,
+                    joined: joined_to,
+                    keeper,
+                    created,
+                });
+            }
+        }
+        keeper
+    }
+}
+
+fn add_count(counts: &mut Vec<(u16, u32)>, t: u16, n: u32) {
+    match counts.iter_mut().find(|(ct, _)| *ct == t) {
+        Some((_, c)) => *c += n,
+        None => counts.push((t, n)),
+    }
+}
+
+/// The first 8 bytes of SHA-256 over `type:value`, big-endian: what a profile id spells in hex.
+pub(crate) fn id_prefix(kind: &str, value: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update(kind.as_bytes());
+    h.update(b":");
+    h.update(value.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// The 64-bit prefix a profile id spells, when `id` is `p_` + 16 lowercase hex digits.
+pub(crate) fn parse_profile_id(id: &str) -> Option<u64> {
+    let hex = id.strip_prefix("p_")?;
+    if hex.len() != 16 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// `p_` + the first 16 lowercase hex digits of SHA-256 over the UTF-8 bytes of `type:value`.
+///
+/// ```
+/// assert_eq!(tessera::identity::profile_id_for("user_id", "42").len(), 18);
+/// ```
+pub fn profile_id_for(kind: &str, value: &str) -> String {
+    format!("p_{:016x}", id_prefix(kind, value))
+}
