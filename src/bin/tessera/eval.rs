@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde_json::{json, Value};
-use tessera::segment::{SavedSegments, Segment, Store};
-use tessera::Timestamp;
+use serde_json::json;
+use tessera::identity;
+use tessera::segment::{Segment, Store};
 
-use crate::snapshot;
+use crate::input::{
+    events_from_bytes, load_settings, parse_now, read_bytes, read_saved_segments,
+    read_segment_document,
+};
 use crate::CliResult;
 
 /// How to print the result.
@@ -43,74 +46,20 @@ pub struct Args {
     pub format: Format,
 }
 
-fn read_json(path: &PathBuf) -> Result<Value, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path)?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()).into())
-}
-
-/// A document as given, or a bare condition wrapped into one.
-fn document(value: Value) -> Value {
-    const KINDS: [&str; 9] = [
-        "and",
-        "or",
-        "not",
-        "trait",
-        "event",
-        "first_seen",
-        "last_seen",
-        "in_segment",
-        "has_identifier",
-    ];
-    match &value {
-        Value::Object(m)
-            if !m.contains_key("condition") && KINDS.iter().any(|k| m.contains_key(*k)) =>
-        {
-            json!({ "condition": value })
-        }
-        _ => value,
-    }
-}
-
-fn saved(value: Value) -> Result<SavedSegments, Box<dyn std::error::Error>> {
-    match value {
-        Value::Object(m) => Ok(m.into_iter().collect()),
-        Value::Array(docs) => docs
-            .into_iter()
-            .enumerate()
-            .map(|(i, doc)| match doc.get("id").and_then(Value::as_str) {
-                Some(id) => Ok((id.to_string(), doc.clone())),
-                None => Err(format!("saved segment [{i}] has no string `id`").into()),
-            })
-            .collect(),
-        _ => Err("saved segments must be an object or an array".into()),
-    }
-}
-
-fn now(text: Option<&str>) -> Result<Timestamp, Box<dyn std::error::Error>> {
-    match text {
-        Some(t) => {
-            Timestamp::parse(t).map_err(|_| format!("--now `{t}` is not an RFC 3339 time").into())
-        }
-        None => {
-            let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
-            Ok(Timestamp(i64::try_from(since.as_millis())?))
-        }
-    }
-}
-
 pub fn run(args: Args) -> CliResult {
-    let saved = match &args.segments {
-        Some(p) => saved(read_json(p)?)?,
-        None => SavedSegments::new(),
-    };
-    let segment = Segment::parse(&document(read_json(&args.segment)?), &saved)?;
-    let now = now(args.now.as_deref())?;
-    let bytes = std::fs::read(&args.input)?;
+    let saved = read_saved_segments(args.segments.as_deref())?;
+    let segment = Segment::parse(&read_segment_document(&args.segment)?, &saved)?;
+    let now = parse_now(args.now.as_deref())?;
+    let bytes = read_bytes(&args.input)?;
     let store = if bytes.starts_with(b"TSNAP") {
         Store::from_bytes(&bytes)?
     } else {
-        let settings = snapshot::settings(args.settings.as_ref())?;
-        snapshot::store_from_ndjson(&bytes, &settings)
+        let settings = load_settings(args.settings.as_deref())?;
+        let loaded = events_from_bytes(&bytes)?;
+        Store::build(
+            &loaded.events,
+            &identity::resolve(&loaded.events, &settings),
+        )
     };
     let started = Instant::now();
     let result = store.evaluate(&segment, now);

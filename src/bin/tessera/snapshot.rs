@@ -3,10 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tessera::identity::{self, IdentitySettings};
-use tessera::ingest::{self, Source};
-use tessera::segment::Store;
-
+use crate::input::{load_settings, load_workspace};
 use crate::CliResult;
 
 /// Arguments of `tessera snapshot`.
@@ -22,36 +19,9 @@ pub struct Args {
     pub settings: Option<PathBuf>,
 }
 
-/// Builds the store from an NDJSON (or batch JSON) file replay: read, drop rejected messages and
-/// re-deliveries, resolve identities, build.
-pub fn store_from_ndjson(bytes: &[u8], settings: &IdentitySettings) -> Store {
-    let outcome = ingest::read_file_bytes(bytes, Source::File { derive_ids: false });
-    if !outcome.rejected.is_empty() {
-        eprintln!(
-            "skipped {} rejected messages (see `tessera validate`)",
-            outcome.rejected.len()
-        );
-    }
-    let (events, _duplicates) = ingest::dedup(outcome.accepted);
-    let resolution = identity::resolve(&events, settings);
-    Store::build(&events, &resolution)
-}
-
-/// Identity settings from a JSON file, or the defaults.
-pub fn settings(path: Option<&PathBuf>) -> Result<IdentitySettings, Box<dyn std::error::Error>> {
-    match path {
-        None => Ok(IdentitySettings::default()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)?;
-            IdentitySettings::from_json(&text).map_err(|e| format!("{}: {e}", p.display()).into())
-        }
-    }
-}
-
 pub fn run(args: Args) -> CliResult {
-    let settings = settings(args.settings.as_ref())?;
-    let bytes = std::fs::read(&args.input)?;
-    let store = store_from_ndjson(&bytes, &settings);
+    let settings = load_settings(args.settings.as_deref())?;
+    let store = load_workspace(&args.input, &settings)?.store;
     let snapshot = store.to_bytes();
     std::fs::write(&args.output, &snapshot)?;
     let memory = store.memory_usage();
