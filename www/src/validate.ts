@@ -1,7 +1,7 @@
 // The page's only script: loads the wasm engine and validates what is pasted.
-import init, { version, validate } from './pkg/tessera_wasm.js';
+import init, { version, validate } from '@tessera/engine';
 
-const $ = (id) => document.getElementById(id);
+const $ = (id: string) => document.getElementById(id) as any;
 const MAX_ROWS = 200;
 
 const EXAMPLE = [
@@ -11,7 +11,7 @@ const EXAMPLE = [
   { type: 'page', anonymousId: 'a1', name: 'Home', messageId: 'm4', timestamp: 'yesterday' },
 ].map((m) => JSON.stringify(m)).join('\n');
 
-function show(report) {
+function show(report: { accepted: number; rejected: { index: number; path: string; code: string; message: string }[] }) {
   const summary = $('summary');
   summary.className = '';
   summary.textContent = `${report.accepted} accepted, ${report.rejected.length} rejected`;
@@ -30,7 +30,7 @@ function show(report) {
   table.hidden = report.rejected.length === 0;
 }
 
-function showError(err) {
+function showError(err: any) {
   const summary = $('summary');
   summary.className = 'error';
   summary.textContent = `${err.code ?? 'error'}: ${err.message}`;

@@ -1,0 +1,47 @@
+// The engine's Web Worker: holds the snapshot and evaluates off the main thread, so loading a
+// million events or drawing 90 days of history never freezes the page.
+import { engineError, loadEngine, type SegmentEngine } from './adapter';
+import { readSchema } from './schema';
+import type { Answer, Counts, Loaded, Request } from './protocol';
+
+let engine: SegmentEngine | null = null;
+
+function handle(req: Request): unknown {
+  if (req.kind === 'load') throw new Error('load is asynchronous');
+  if (!engine) throw { code: 'engine_not_loaded', path: '', message: 'the snapshot is not loaded yet' };
+  switch (req.kind) {
+    case 'preview':
+      return engine.preview(req.doc, req.now, req.sample, req.saved);
+    case 'counts': {
+      const t0 = performance.now();
+      const counts = req.docs.map((doc) => engine!.preview(doc, req.now, 0, req.saved).count);
+      return { counts, tookMs: performance.now() - t0 } satisfies Counts;
+    }
+    case 'history': {
+      const t0 = performance.now();
+      const counts = req.nows.map((now) => engine!.preview(req.doc, now, 0, req.saved).count);
+      return { counts, tookMs: performance.now() - t0 } satisfies Counts;
+    }
+  }
+}
+
+self.onmessage = async (e: MessageEvent<{ id: number; req: Request }>) => {
+  const { id, req } = e.data;
+  let answer: Answer;
+  try {
+    if (req.kind === 'load') {
+      const t0 = performance.now();
+      const bytes = new Uint8Array(req.bytes);
+      engine = await loadEngine(bytes);
+      const schema = readSchema(bytes);
+      const events = engine.events || schema.events.reduce((n, k) => n + k.count, 0);
+      const result: Loaded = { profiles: engine.profiles, events, schema, loadMs: performance.now() - t0 };
+      answer = { id, ok: true, result };
+    } else {
+      answer = { id, ok: true, result: handle(req) };
+    }
+  } catch (err) {
+    answer = { id, ok: false, error: engineError(err) };
+  }
+  (self as unknown as Worker).postMessage(answer);
+};

@@ -1,0 +1,659 @@
+// The segment builder: sign in, load the workspace snapshot into the engine's Web Worker, then
+// edit a definition with live previews evaluated in the browser.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+
+import { api, downloadCsv, downloadSnapshot, session, type ApiError, type SavedSegment, type StoredEvent } from './api';
+import { $, bytes, fmt, h, ms, pct } from './dom';
+import { EngineClient, Superseded } from './engine/client';
+import type { EngineError, SavedMap, SegmentDoc } from './engine/protocol';
+import { EMPTY_SCHEMA, type Schema } from './engine/schema';
+import { conditionTypes, renderRules } from './rules';
+import { initTheme } from './theme';
+
+const DAY = 86_400_000;
+const SAMPLE = 10;
+const HISTORY_DAYS = 90;
+const HISTORY_CHUNK = 10;
+
+interface State {
+  doc: SegmentDoc & { condition: unknown };
+  editingId: string | null;
+  saved: SavedSegment[];
+  localSizes: Map<string, number>;
+  schema: Schema;
+  profiles: number;
+  events: number;
+  latestEvent: number | null;
+  workspaceId: string;
+  writeKey: string | null;
+}
+
+const state: State = {
+  doc: blank(),
+  editingId: null,
+  saved: [],
+  localSizes: new Map(),
+  schema: EMPTY_SCHEMA,
+  profiles: 0,
+  events: 0,
+  latestEvent: null,
+  workspaceId: '',
+  writeKey: null,
+};
+let engine: EngineClient | null = null;
+let generation = 0;
+let historyTimer: ReturnType<typeof setTimeout> | undefined;
+let chart: uPlot | null = null;
+
+function blank(): State['doc'] {
+  return { name: '', condition: { and: [] } };
+}
+
+const show = (el: HTMLElement, visible: boolean) => { el.hidden = !visible; };
+const errorText = (e: unknown): string => {
+  const err = e as Partial<ApiError & EngineError>;
+  if (err?.code) return `${err.code}${err.path ? ` at ${err.path}` : ''}: ${err.message ?? ''}`;
+  return String((e as Error)?.message ?? e);
+};
+
+// ---------------------------------------------------------------- sign in and loading
+
+function screen(which: 'login' | 'loading' | 'app'): void {
+  show($('login-screen'), which === 'login');
+  show($('loading-screen'), which === 'loading');
+  show($('app'), which === 'app');
+  show($('logout'), which !== 'login');
+}
+
+async function start(): Promise<void> {
+  if (!session.key) {
+    screen('login');
+    $('key').focus();
+    return;
+  }
+  screen('loading');
+  show($('loading-error'), false);
+  show($('loading-retry'), false);
+  try {
+    const ws = await api.workspace();
+    state.workspaceId = ws.id;
+    state.writeKey = ws.write_key ?? (await builderConfig()).writeKey;
+    $('workspace').textContent = `Workspace ${ws.id}`;
+    $('loading-step').textContent = 'Downloading the snapshot…';
+    const bar = $<HTMLProgressElement>('loading-bar');
+    const t0 = performance.now();
+    const snapshot = await downloadSnapshot((got, total) => {
+      if (total > 0) { bar.max = total; bar.value = got; } else bar.removeAttribute('value');
+      $('loading-detail').textContent = total > 0 ? `${bytes(got)} of ${bytes(total)}` : bytes(got);
+    });
+    const downloadMs = performance.now() - t0;
+    $('loading-step').textContent = 'Loading the engine…';
+    engine ??= new EngineClient();
+    const loaded = await engine.load(snapshot);
+    state.schema = loaded.schema;
+    state.profiles = loaded.profiles;
+    state.events = loaded.events;
+    state.latestEvent = loaded.schema.latestEvent ?? null;
+    $('snapshot-info').textContent = `${fmt.format(loaded.events)} events · ${fmt.format(loaded.profiles)} profiles · `
+      + `snapshot ${bytes(snapshot.byteLength)} in ${ms(downloadMs)}, loaded in ${ms(loaded.loadMs)}`;
+    screen('app');
+    await refreshSegments();
+    edit(null);
+  } catch (err) {
+    const e = err as ApiError;
+    if (e?.status === 401 || e?.status === 403) {
+      session.key = null;
+      screen('login');
+      const msg = $('login-error');
+      msg.textContent = 'That key was not accepted: use the workspace secret key (sk_…), not a write key.';
+      show(msg, true);
+      return;
+    }
+    $('loading-error').textContent = `Could not load the workspace. ${errorText(err)}`;
+    show($('loading-error'), true);
+    show($('loading-retry'), true);
+  }
+}
+
+/** The builder's own settings (`config.json` next to the page): the usage-analytics write key. */
+async function builderConfig(): Promise<{ writeKey: string | null }> {
+  try {
+    const res = await fetch('config.json');
+    const cfg = await res.json();
+    return { writeKey: typeof cfg?.analytics?.writeKey === 'string' ? cfg.analytics.writeKey : null };
+  } catch {
+    return { writeKey: null };
+  }
+}
+
+$('login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const key = $<HTMLInputElement>('key').value.trim();
+  const msg = $('login-error');
+  show(msg, false);
+  if (!key) { msg.textContent = 'Enter the secret key.'; show(msg, true); return; }
+  $<HTMLButtonElement>('login-submit').disabled = true;
+  try {
+    await api.workspace(key);
+    session.key = key;
+    $<HTMLInputElement>('key').value = '';
+    void start();
+  } catch (err) {
+    const st = (err as ApiError).status;
+    msg.textContent = st === 401 || st === 403
+      ? 'That key was not accepted: use the workspace secret key (sk_…), not a write key.'
+      : `Could not reach the edge: ${errorText(err)}`;
+    show(msg, true);
+  } finally {
+    $<HTMLButtonElement>('login-submit').disabled = false;
+  }
+});
+$('logout').addEventListener('click', () => { session.key = null; location.reload(); });
+$('loading-retry').addEventListener('click', () => void start());
+
+// ---------------------------------------------------------------- saved segments
+
+async function refreshSegments(): Promise<void> {
+  const err = $('segments-error');
+  try {
+    state.saved = await api.segments();
+    show(err, false);
+  } catch (e) {
+    err.textContent = `Could not list segments. ${errorText(e)}`;
+    show(err, true);
+  }
+  renderSegmentList();
+  if (engine && state.saved.length) {
+    engine.counts(state.saved.map((s) => ({ condition: s.condition })), nowIso(), savedMap(), 'sizes').then((r) => {
+      state.saved.forEach((s, i) => state.localSizes.set(s.id, r.counts[i]));
+      renderSegmentList();
+    }).catch(() => { /* sizes from the API stay */ });
+  }
+}
+
+function renderSegmentList(): void {
+  const list = $('segment-list');
+  list.replaceChildren(...state.saved.map((s) => {
+    const size = typeof s.size === 'number' ? s.size : state.localSizes.get(s.id);
+    return h('li', {},
+      h('button', {
+        type: 'button', class: 'segment-item', 'data-id': s.id, 'aria-current': s.id === state.editingId ? 'true' : null,
+        onclick: () => edit(s.id),
+      }, h('span', { class: 'seg-name' }, s.name || s.id), h('span', { class: 'seg-size' }, size === undefined ? '…' : fmt.format(size))));
+  }));
+  show($('segments-empty'), state.saved.length === 0);
+}
+
+function savedMap(): SavedMap {
+  const map: SavedMap = {};
+  for (const s of state.saved) if (s.id !== state.editingId) map[s.id] = { id: s.id, condition: s.condition };
+  return map;
+}
+
+function edit(id: string | null): void {
+  const seg = id ? state.saved.find((s) => s.id === id) : null;
+  state.editingId = seg ? seg.id : null;
+  state.doc = seg
+    ? structuredClone({ id: seg.id, name: seg.name ?? '', description: seg.description, condition: seg.condition })
+    : blank();
+  if (state.doc.description === undefined) delete state.doc.description;
+  $<HTMLInputElement>('seg-name').value = state.doc.name ?? '';
+  $<HTMLInputElement>('seg-desc').value = state.doc.description ?? '';
+  show($('create'), !seg);
+  show($('save'), !!seg);
+  show($('export'), !!seg);
+  show($('delete'), !!seg);
+  $('save-status').textContent = '';
+  renderSegmentList();
+  changed(true);
+}
+
+function documentToSave(): SavedSegment {
+  const doc: SavedSegment = { condition: state.doc.condition, name: state.doc.name || undefined, id: state.doc.id ?? '' };
+  if (!doc.id) delete (doc as Partial<SavedSegment>).id;
+  if (state.doc.description) doc.description = state.doc.description;
+  return doc;
+}
+
+$('create').addEventListener('click', () => void create());
+$('save').addEventListener('click', () => void save());
+$('delete').addEventListener('click', () => void remove());
+
+async function create(): Promise<void> {
+  const status = $('save-status');
+  if (!state.doc.name?.trim()) {
+    status.textContent = 'Give the segment a name first.';
+    $('seg-name').focus();
+    return;
+  }
+  status.textContent = 'Creating…';
+  try {
+    const created = await api.create(documentToSave());
+    void trackCreated(created.id ?? '', state.doc.condition);
+    await refreshSegments();
+    edit(created.id);
+    $('save-status').textContent = `Created “${created.name ?? created.id}”.`;
+  } catch (e) {
+    status.textContent = `Not created. ${errorText(e)}`;
+  }
+}
+
+async function save(): Promise<void> {
+  if (!state.editingId) return create();
+  const status = $('save-status');
+  status.textContent = 'Saving…';
+  try {
+    const doc = { ...documentToSave(), id: state.editingId };
+    await api.replace(state.editingId, doc);
+    const id = state.editingId;
+    await refreshSegments();
+    edit(id);
+    $('save-status').textContent = 'Saved.';
+  } catch (e) {
+    status.textContent = `Not saved. ${errorText(e)}`;
+  }
+}
+
+async function remove(): Promise<void> {
+  const id = state.editingId;
+  if (!id || !confirm(`Delete the segment “${state.doc.name || id}”? This cannot be undone.`)) return;
+  try {
+    await api.remove(id);
+    await refreshSegments();
+    edit(null);
+    $('save-status').textContent = 'Deleted.';
+  } catch (e) {
+    $('save-status').textContent = `Not deleted. ${errorText(e)}`;
+  }
+}
+
+// ---------------------------------------------------------------- product analytics
+
+/** The builder's anonymous id, kept across sessions like analytics.js does. */
+function anonymousId(): string {
+  let id = localStorage.getItem('tessera.builder.anonymousId');
+  if (!id) {
+    id = `builder-${crypto.randomUUID()}`;
+    localStorage.setItem('tessera.builder.anonymousId', id);
+  }
+  return id;
+}
+
+/** `Segment Created` to the workspace's own ingestion endpoint (docs/builder.md). */
+async function trackCreated(segmentId: string, condition: unknown): Promise<void> {
+  if (!state.writeKey) return;
+  const message = {
+    type: 'track',
+    event: 'Segment Created',
+    anonymousId: anonymousId(),
+    messageId: crypto.randomUUID(),
+    timestamp: new Date().toISOString(),
+    properties: { segment_id: segmentId, condition_types: conditionTypes(condition), workspace: state.workspaceId },
+    context: { library: { name: 'tessera-builder', version: '1' }, page: { path: location.pathname, url: location.href, title: document.title } },
+  };
+  try {
+    await fetch('/v1/track', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Basic ${btoa(`${state.writeKey}:`)}` },
+      body: JSON.stringify(message),
+      keepalive: true,
+    });
+  } catch {
+    // Usage analytics never get in the marketer's way.
+  }
+}
+
+// ---------------------------------------------------------------- editor: rules and JSON
+
+$('seg-name').addEventListener('input', (e) => { state.doc.name = (e.target as HTMLInputElement).value; changed(false, false); });
+$('seg-desc').addEventListener('input', (e) => {
+  const v = (e.target as HTMLInputElement).value;
+  if (v) state.doc.description = v; else delete state.doc.description;
+  changed(false, false);
+});
+$('as-of').addEventListener('input', () => changed(false, false));
+$('as-of-latest').addEventListener('click', () => {
+  if (state.latestEvent === null) return;
+  $<HTMLInputElement>('as-of').value = new Date(state.latestEvent).toISOString().slice(0, 19);
+  changed(false, false);
+});
+
+function nowIso(): string {
+  const v = $<HTMLInputElement>('as-of').value;
+  const t = v ? Date.parse(`${v.length === 16 ? `${v}:00` : v}Z`) : Date.now();
+  return new Date(Number.isNaN(t) ? Date.now() : t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function jsonText(): string {
+  const { id, name, description, condition } = state.doc;
+  return JSON.stringify({ ...(id ? { id } : {}), ...(name ? { name } : {}), ...(description ? { description } : {}), condition }, null, 2);
+}
+
+/** After any edit: re-render the rules when their shape changed, sync the JSON, preview. */
+function changed(structural: boolean, rules = true): void {
+  if (structural && rules) {
+    renderRules($('rules'), () => state.doc.condition, (v) => { state.doc.condition = v; }, {
+      schema: state.schema,
+      segments: state.saved.filter((s) => s.id !== state.editingId).map((s) => ({ id: s.id, name: s.name ?? s.id })),
+      errorPath: null,
+      onChange: (s) => changed(s),
+    });
+  }
+  const json = $<HTMLTextAreaElement>('json');
+  if (document.activeElement !== json) json.value = jsonText();
+  preview();
+}
+
+$('json').addEventListener('input', () => {
+  const text = $<HTMLTextAreaElement>('json').value;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    showDefinitionError({ code: 'invalid_json', path: '', message: (e as Error).message });
+    return;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    showDefinitionError({ code: 'wrong_type', path: '', message: 'a segment document is a JSON object' });
+    return;
+  }
+  const doc = parsed as Record<string, unknown>;
+  // A bare condition is accepted too, as the CLI does.
+  const isDoc = 'condition' in doc;
+  state.doc = {
+    ...(isDoc ? (doc as SegmentDoc) : { condition: doc }),
+    id: isDoc && typeof doc.id === 'string' ? doc.id : state.doc.id,
+    name: isDoc && typeof doc.name === 'string' ? doc.name : state.doc.name,
+  } as State['doc'];
+  $<HTMLInputElement>('seg-name').value = state.doc.name ?? '';
+  $<HTMLInputElement>('seg-desc').value = state.doc.description ?? '';
+  changed(true);
+});
+$('json').addEventListener('blur', () => { $<HTMLTextAreaElement>('json').value = jsonText(); });
+
+function selectTab(which: 'rules' | 'json'): void {
+  const rules = which === 'rules';
+  $('tab-rules').setAttribute('aria-selected', String(rules));
+  $('tab-json').setAttribute('aria-selected', String(!rules));
+  $('tab-rules').tabIndex = rules ? 0 : -1;
+  $('tab-json').tabIndex = rules ? -1 : 0;
+  show($('rules-panel'), rules);
+  show($('json-panel'), !rules);
+  if (!rules) $<HTMLTextAreaElement>('json').value = jsonText();
+}
+$('tab-rules').addEventListener('click', () => selectTab('rules'));
+$('tab-json').addEventListener('click', () => selectTab('json'));
+for (const id of ['tab-rules', 'tab-json']) {
+  $(id).addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const next = id === 'tab-rules' ? 'json' : 'rules';
+      selectTab(next);
+      $(`tab-${next}`).focus();
+    }
+  });
+}
+
+function showDefinitionError(err: EngineError | null): void {
+  const box = $('definition-error');
+  for (const el of $('rules').querySelectorAll('[data-error]')) {
+    el.removeAttribute('data-error');
+    el.removeAttribute('aria-invalid');
+  }
+  if (!err) { show(box, false); return; }
+  box.replaceChildren(h('strong', {}, err.code), err.path ? h('span', {}, ' at ', h('code', {}, err.path)) : '', `: ${err.message}`);
+  show(box, true);
+  if (err.path) {
+    const p = err.path;
+    for (const el of $('rules').querySelectorAll<HTMLElement>('[data-key]')) {
+      const k = el.dataset.key ?? '';
+      if (k === p || k.startsWith(`${p}#`) || k.startsWith(`${p}.`) || k.startsWith(`${p}[`)) {
+        el.setAttribute('data-error', '');
+        el.setAttribute('aria-invalid', 'true');
+      }
+    }
+  }
+  for (const id of ['count', 'share', 'took']) $(id).textContent = '—';
+}
+
+// ---------------------------------------------------------------- live preview
+
+function currentDoc(): SegmentDoc {
+  return { condition: structuredClone(state.doc.condition) };
+}
+
+function preview(): void {
+  if (!engine) return;
+  const g = ++generation;
+  const doc = currentDoc();
+  const now = nowIso();
+  const saved = savedMap();
+  clearTimeout(historyTimer);
+  engine.cancel('history');
+  engine.preview(doc, now, SAMPLE, saved).then((p) => {
+    if (g !== generation) return;
+    showDefinitionError(null);
+    $('count').textContent = fmt.format(p.count);
+    $('total').textContent = fmt.format(p.totalProfiles);
+    $('share').textContent = pct(p.count, p.totalProfiles);
+    $('took').textContent = ms(p.tookMs);
+    $('share-bar').style.width = `${p.totalProfiles ? (100 * p.count) / p.totalProfiles : 0}%`;
+    renderSample(p.sample, p.count);
+    insights(g, doc, now, saved, p.count);
+    historyTimer = setTimeout(() => history(g, doc, now, saved), 250);
+  }).catch((err) => {
+    if (err instanceof Superseded || g !== generation) return;
+    showDefinitionError(err as EngineError);
+    renderSample([], 0);
+  });
+}
+
+function renderSample(ids: string[], count: number): void {
+  const list = $('sample');
+  if (ids.length === 0) {
+    list.replaceChildren(h('li', { class: 'empty' }, count === 0 ? 'No profile matches this definition yet.' : ''));
+    return;
+  }
+  list.replaceChildren(...ids.map((id) => h('li', {},
+    h('button', { type: 'button', class: 'link mono', 'data-profile': id, onclick: () => void openProfile(id) }, id))));
+}
+
+function insights(g: number, doc: SegmentDoc, now: string, saved: SavedMap, count: number): void {
+  if (!engine) return;
+  const others = state.saved.filter((s) => s.id !== state.editingId);
+  const c = doc.condition;
+  const docs: SegmentDoc[] = [
+    { condition: { and: [c, { or: [{ has_identifier: 'email' }, { has_identifier: 'phone' }] }] } },
+    { condition: { and: [c, { has_identifier: 'email' }] } },
+    { condition: { and: [c, { has_identifier: 'phone' }] } },
+    ...others.map((s) => ({ condition: { and: [c, { in_segment: s.id }] } })),
+  ];
+  engine.counts(docs, now, saved).then(({ counts }) => {
+    if (g !== generation) return;
+    const [any, email, phone, ...overlaps] = counts;
+    $('matchable').textContent = `${fmt.format(any)} (${pct(any, count)})`;
+    $('matchable-detail').textContent = `email ${fmt.format(email)} · phone ${fmt.format(phone)}`;
+    const list = $('overlaps');
+    if (others.length === 0) {
+      list.replaceChildren(h('li', { class: 'empty' }, 'No other saved segments to compare with.'));
+      return;
+    }
+    list.replaceChildren(...others.map((s, i) => {
+      const size = state.localSizes.get(s.id) ?? s.size ?? 0;
+      const n = overlaps[i];
+      return h('li', {},
+        h('span', { class: 'ov-name' }, s.name || s.id),
+        h('span', { class: 'ov-count', title: `${fmt.format(n)} of this audience are also in ${s.name || s.id}` },
+          `${fmt.format(n)} · ${pct(n, count)} of this · ${pct(n, size)} of theirs`),
+        h('span', { class: 'ov-bar', 'aria-hidden': 'true' }, h('span', { style: `width:${count ? (100 * n) / count : 0}%` })));
+    }));
+  }).catch(() => { /* superseded or the same error the preview shows */ });
+}
+
+async function history(g: number, doc: SegmentDoc, now: string, saved: SavedMap): Promise<void> {
+  if (!engine) return;
+  const end = Date.parse(now);
+  const times = Array.from({ length: HISTORY_DAYS }, (_, i) => end - (HISTORY_DAYS - 1 - i) * DAY);
+  const counts: number[] = [];
+  let took = 0;
+  try {
+    for (let i = 0; i < times.length; i += HISTORY_CHUNK) {
+      const nows = times.slice(i, i + HISTORY_CHUNK).map((t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      const r = await engine.history(doc, nows, saved);
+      if (g !== generation) return;
+      counts.push(...r.counts);
+      took += r.tookMs;
+      drawChart(times.slice(0, counts.length), counts);
+    }
+    $('history-note').textContent = `${HISTORY_DAYS} point-in-time evaluations in ${ms(took)} (${ms(took / HISTORY_DAYS)} each).`;
+  } catch {
+    // superseded by a newer edit
+  }
+}
+
+function drawChart(times: number[], counts: number[]): void {
+  const el = $('chart');
+  const data: uPlot.AlignedData = [times.map((t) => t / 1000), counts];
+  const styles = getComputedStyle(document.documentElement);
+  const stroke = styles.getPropertyValue('--accent').trim() || '#3b5bdb';
+  const axis = styles.getPropertyValue('--muted').trim() || '#666';
+  const grid = styles.getPropertyValue('--line').trim() || '#ddd';
+  const width = Math.max(200, el.clientWidth);
+  if (chart && chart.width === width && el.dataset.theme === document.documentElement.dataset.theme) {
+    chart.setData(data);
+    return;
+  }
+  chart?.destroy();
+  el.dataset.theme = document.documentElement.dataset.theme;
+  chart = new uPlot({
+    width,
+    height: 160,
+    legend: { show: false },
+    cursor: { y: false },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50, values: (_u, vals) => vals.map((v) => fmt.format(v)) },
+    ],
+    series: [{}, { label: 'members', stroke, width: 2, fill: `${stroke}22`, points: { show: false } }],
+  }, data, el);
+}
+window.addEventListener('resize', () => { chart?.destroy(); chart = null; preview(); });
+
+// ---------------------------------------------------------------- profile panel
+
+async function openProfile(id: string): Promise<void> {
+  const dialog = $<HTMLDialogElement>('profile-dialog');
+  const body = $('profile-body');
+  $('profile-title').textContent = `Profile ${id}`;
+  body.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  dialog.showModal();
+  const [profile, events, explain] = await Promise.allSettled([api.profile(id), api.events(id, 50), api.explain(id)]);
+  const parts: HTMLElement[] = [];
+  if (profile.status === 'fulfilled') {
+    const p = profile.value;
+    parts.push(h('section', {}, h('h3', {}, 'Identifiers'),
+      h('dl', { class: 'kv' }, Object.entries(p.identifiers ?? {}).flatMap(([k, vs]) => [h('dt', {}, k), h('dd', { class: 'mono' }, vs.join(', '))]))),
+      h('p', { class: 'muted' }, `${fmt.format(p.event_count ?? 0)} events · first seen ${p.first_seen ?? '—'} · last seen ${p.last_seen ?? '—'}`));
+    parts.push(h('section', {}, h('h3', {}, 'Traits'),
+      Object.keys(p.traits ?? {}).length
+        ? h('dl', { class: 'kv' }, Object.entries(p.traits).flatMap(([k, v]) => [h('dt', {}, k), h('dd', { class: 'mono' }, typeof v === 'string' ? v : JSON.stringify(v))]))
+        : h('p', { class: 'empty' }, 'No traits.')));
+  } else {
+    parts.push(h('p', { class: 'error' }, `Could not load the profile. ${errorText(profile.reason)}`));
+  }
+  if (events.status === 'fulfilled') {
+    const list = events.value.events ?? [];
+    parts.push(h('section', {}, h('h3', {}, `Timeline (latest ${list.length})`),
+      list.length ? h('ol', { class: 'timeline' }, list.map(eventRow)) : h('p', { class: 'empty' }, 'No events.')));
+  } else {
+    parts.push(h('p', { class: 'error' }, `Could not load the events. ${errorText(events.reason)}`));
+  }
+  if (explain.status === 'fulfilled') {
+    parts.push(h('section', {}, h('h3', {}, 'Why these identifiers are one profile'), explanation(explain.value)));
+  } else {
+    parts.push(h('p', { class: 'error' }, `Could not load the merge explanation. ${errorText(explain.reason)}`));
+  }
+  body.replaceChildren(...parts);
+}
+
+function eventRow(e: StoredEvent): HTMLElement {
+  const label = e.type === 'track' ? e.event : e.type === 'page' || e.type === 'screen' ? `${e.type}: ${e.name ?? e.properties?.path ?? ''}` : e.type;
+  const props = e.properties && Object.keys(e.properties).length ? JSON.stringify(e.properties) : '';
+  return h('li', {}, h('time', { class: 'muted mono' }, e.timestamp ?? ''), h('strong', {}, String(label ?? '')), props ? h('div', { class: 'mono small muted' }, props.slice(0, 240)) : null);
+}
+
+function explanation(x: unknown): HTMLElement {
+  const obj = x as Record<string, unknown>;
+  const steps = (obj?.steps ?? obj?.joins ?? obj?.merges) as unknown[] | undefined;
+  const blocked = obj?.blocked as unknown[] | undefined;
+  if (Array.isArray(steps) || Array.isArray(blocked)) {
+    const line = (s: unknown) => h('li', {}, typeof s === 'string' ? s : (s as { text?: string; reason?: string })?.text ?? JSON.stringify(s));
+    return h('div', {},
+      Array.isArray(steps) && steps.length ? h('ol', { class: 'explain' }, steps.map(line)) : h('p', { class: 'empty' }, 'One identifier chain, nothing merged.'),
+      Array.isArray(blocked) && blocked.length ? h('div', {}, h('h4', {}, 'Blocked merges'), h('ul', { class: 'explain' }, blocked.map(line))) : null);
+  }
+  return h('pre', { class: 'mono small' }, typeof x === 'string' ? x : JSON.stringify(x, null, 2));
+}
+
+for (const d of document.querySelectorAll('dialog')) {
+  d.querySelector('[data-close]')?.addEventListener('click', () => d.close());
+  d.addEventListener('click', (e) => { if (e.target === d) d.close(); });
+}
+
+// ---------------------------------------------------------------- export
+
+$('export').addEventListener('click', () => {
+  const box = $('export-columns');
+  const ids = state.schema.identifiers.map((i) => i.type);
+  const traits = state.schema.traits.map((t) => t.path).filter((p) => !ids.includes(p));
+  const defaults = new Set(['user_id', 'email', 'phone']);
+  const option = (name: string, group: string) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'column', value: name, checked: group === 'id' && defaults.has(name) }), name);
+  box.replaceChildren(
+    h('legend', {}, 'Columns (profile_id is always first)'),
+    h('div', { class: 'col-group' }, h('h3', {}, 'Identifiers'), ids.length ? ids.map((n) => option(n, 'id')) : h('p', { class: 'empty' }, 'None in this snapshot.')),
+    h('div', { class: 'col-group' }, h('h3', {}, 'Traits'), traits.length ? traits.map((n) => option(n, 'trait')) : h('p', { class: 'empty' }, 'None in this snapshot.')));
+  show($('export-error'), false);
+  $('export-status').textContent = '';
+  $<HTMLDialogElement>('export-dialog').showModal();
+});
+
+$('export-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const id = state.editingId;
+  if (!id) return;
+  const columns = [...$('export-columns').querySelectorAll<HTMLInputElement>('input[name=column]:checked')].map((c) => c.value);
+  const status = $('export-status');
+  status.textContent = 'Exporting…';
+  show($('export-error'), false);
+  try {
+    const got = await downloadCsv(id, columns, $<HTMLInputElement>('as-of').value ? nowIso() : undefined);
+    status.textContent = `Downloaded ${got.filename} (${bytes(got.bytes)}).`;
+  } catch (err) {
+    status.textContent = '';
+    $('export-error').textContent = `Export failed. ${errorText(err)}`;
+    show($('export-error'), true);
+  }
+});
+
+// ---------------------------------------------------------------- keyboard
+
+document.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's' && !$('app').hidden) {
+    e.preventDefault();
+    void (state.editingId ? save() : create());
+  } else if (e.altKey && e.key.toLowerCase() === 'n' && !$('app').hidden) {
+    e.preventDefault();
+    edit(null);
+    $('seg-name').focus();
+  } else if (e.altKey && e.key.toLowerCase() === 'j' && !$('app').hidden) {
+    e.preventDefault();
+    selectTab($('json-panel').hidden ? 'json' : 'rules');
+  }
+});
+$('new-segment').addEventListener('click', () => { edit(null); $('seg-name').focus(); });
+
+initTheme(() => { chart?.destroy(); chart = null; preview(); });
+void start();
