@@ -27,8 +27,8 @@ impl From<Outcome> for Report {
 
 /// Validates a file's text as `tessera validate` does: NDJSON (indexes are 1-based line
 /// numbers), a batch document or a JSON array (indexes are positions).
-pub fn validate_file(text: &str, derive_ids: bool) -> Report {
-    ingest::read_file_bytes(text.as_bytes(), Source::File { derive_ids }).into()
+pub fn validate_file(text: &[u8], derive_ids: bool) -> Report {
+    ingest::read_file_bytes(text, Source::File { derive_ids }).into()
 }
 
 /// What the edge would answer to `body` posted on `path` at `received_at`: the report of a
