@@ -30,10 +30,10 @@ build_wasm() {
 build_www() {
   note "build page (www/dist)"
   [ -f pkg/web/tessera_wasm.js ] || build_wasm
-  rm -rf www/dist
-  mkdir -p www/dist/pkg
-  cp www/index.html www/app.js www/style.css www/dist/
-  cp pkg/web/tessera_wasm.js pkg/web/tessera_wasm_bg.wasm www/dist/pkg/
+  # Type-check, then bundle with Vite (www/vite.config.ts): the builder, the validator, the
+  # engine's Web Worker with the wasm, and docs/*.md rendered as the help pages.
+  (cd www && tsc -p tsconfig.json && vite build --logLevel warn)
+  printf 'www/dist: %s files, %s KB\n' "$(find www/dist -type f | wc -l)" "$(du -sk www/dist | cut -f1)"
 }
 
 build_worker() {

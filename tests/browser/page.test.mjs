@@ -24,7 +24,7 @@ test('the page loads the wasm engine and validates pasted events', async () => {
   const page = await browser.newPage();
   const problems = [];
   page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(`${edge.url}/`);
+  await page.goto(`${edge.url}/validate.html`);
   await page.waitForFunction(() => /\d/.test(document.getElementById('engine-version').textContent));
   assert.match(await page.textContent('#engine-version'), /^\d+\.\d+\.\d+/);
 

@@ -91,13 +91,14 @@ async function start(): Promise<void> {
     const downloadMs = performance.now() - t0;
     $('loading-step').textContent = 'Loading the engine…';
     engine ??= new EngineClient();
+    const snapshotBytes = snapshot.byteLength;
     const loaded = await engine.load(snapshot);
     state.schema = loaded.schema;
     state.profiles = loaded.profiles;
     state.events = loaded.events;
     state.latestEvent = loaded.schema.latestEvent ?? null;
     $('snapshot-info').textContent = `${fmt.format(loaded.events)} events · ${fmt.format(loaded.profiles)} profiles · `
-      + `snapshot ${bytes(snapshot.byteLength)} in ${ms(downloadMs)}, loaded in ${ms(loaded.loadMs)}`;
+      + `snapshot ${bytes(snapshotBytes)} in ${ms(downloadMs)}, loaded in ${ms(loaded.loadMs)}`;
     screen('app');
     await refreshSegments();
     edit(null);
@@ -513,6 +514,7 @@ async function history(g: number, doc: SegmentDoc, now: string, saved: SavedMap)
 }
 
 function drawChart(times: number[], counts: number[]): void {
+  lastChart = [times, counts];
   const el = $('chart');
   const data: uPlot.AlignedData = [times.map((t) => t / 1000), counts];
   const styles = getComputedStyle(document.documentElement);
@@ -520,7 +522,7 @@ function drawChart(times: number[], counts: number[]): void {
   const axis = styles.getPropertyValue('--muted').trim() || '#666';
   const grid = styles.getPropertyValue('--line').trim() || '#ddd';
   const width = Math.max(200, el.clientWidth);
-  if (chart && chart.width === width && el.dataset.theme === document.documentElement.dataset.theme) {
+  if (chart && el.dataset.theme === document.documentElement.dataset.theme) {
     chart.setData(data);
     return;
   }
@@ -534,12 +536,22 @@ function drawChart(times: number[], counts: number[]): void {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [
       { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50, values: (_u, vals) => vals.map((v) => fmt.format(v)) },
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50, values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? fmt.format(v) : '')) },
     ],
     series: [{}, { label: 'members', stroke, width: 2, fill: `${stroke}22`, points: { show: false } }],
   }, data, el);
 }
-window.addEventListener('resize', () => { chart?.destroy(); chart = null; preview(); });
+let lastChart: [number[], number[]] | null = null;
+// Resizing keeps the chart (a full-page screenshot resizes the window too); only the width follows.
+window.addEventListener('resize', () => {
+  if (chart) chart.setSize({ width: Math.max(200, $('chart').clientWidth), height: 160 });
+});
+/** Draws the last history again, in the current theme's colours. */
+function redrawChart(): void {
+  chart?.destroy();
+  chart = null;
+  if (lastChart) drawChart(...lastChart);
+}
 
 // ---------------------------------------------------------------- profile panel
 
@@ -655,5 +667,5 @@ document.addEventListener('keydown', (e) => {
 });
 $('new-segment').addEventListener('click', () => { edit(null); $('seg-name').focus(); });
 
-initTheme(() => { chart?.destroy(); chart = null; preview(); });
+initTheme(redrawChart);
 void start();

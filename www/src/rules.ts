@@ -63,7 +63,12 @@ export function newCondition(kind: string, schema: Schema, segments: { id: strin
   switch (kind) {
     case 'trait': return { trait: schema.traits[0]?.path ?? 'plan', op: 'exists' };
     case 'event': return { event: firstEvent, within: '30d' };
-    case 'sequence': return { event: firstEvent, within: '14d', not_followed_by: { event: 'Order Completed', within: '1d' } };
+    case 'sequence': {
+      const has = (name: string) => schema.events.some((e) => e.call === 'track' && e.name === name);
+      const first = has('Product Added') ? 'Product Added' : firstEvent;
+      const then = has('Order Completed') ? 'Order Completed' : firstEvent;
+      return { event: first, within: '14d', not_followed_by: { event: then, within: '1d' } };
+    }
     case 'seen': return { last_seen: { before: '60d' } };
     case 'in_segment': return { in_segment: segments[0]?.id ?? '' };
     case 'has_identifier': return { has_identifier: schema.identifiers.find((i) => i.type === 'email')?.type ?? 'email' };

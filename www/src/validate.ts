@@ -50,7 +50,7 @@ async function main() {
   button.disabled = false;
   button.addEventListener('click', () => {
     try {
-      show(validate($('events').value));
+      show(validate($('events').value, {}));
     } catch (err) {
       showError(err);
     }

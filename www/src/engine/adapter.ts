@@ -33,8 +33,10 @@ export async function loadEngine(bytes: Uint8Array, wasmUrl?: string): Promise<S
     throw { code: 'engine_missing', path: '', message: 'this engine build has no Engine.fromSnapshot' };
   }
   const engine = Engine.fromSnapshot(bytes);
-  const profiles = Number(engine.profileCount?.() ?? engine.profiles?.().length ?? 0);
-  const events = Number(engine.eventCount?.() ?? 0);
+  // `profileCount`/`eventCount` are getters; a snapshot holds no raw events, so the schema
+  // reader's count stands in when the engine reports none.
+  const profiles = Number(engine.profileCount ?? 0);
+  const events = Number(engine.eventCount ?? 0);
   return {
     profiles,
     events,

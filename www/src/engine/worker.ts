@@ -10,8 +10,12 @@ function handle(req: Request): unknown {
   if (req.kind === 'load') throw new Error('load is asynchronous');
   if (!engine) throw { code: 'engine_not_loaded', path: '', message: 'the snapshot is not loaded yet' };
   switch (req.kind) {
-    case 'preview':
-      return engine.preview(req.doc, req.now, req.sample, req.saved);
+    case 'preview': {
+      // Timed here, around the whole call (definition parsing included): what the user waits for.
+      const t0 = performance.now();
+      const preview = engine.preview(req.doc, req.now, req.sample, req.saved);
+      return { ...preview, tookMs: performance.now() - t0 };
+    }
     case 'counts': {
       const t0 = performance.now();
       const counts = req.docs.map((doc) => engine!.preview(doc, req.now, 0, req.saved).count);
