@@ -47,6 +47,14 @@ let generation = 0;
 let historyTimer: ReturnType<typeof setTimeout> | undefined;
 let chart: uPlot | null = null;
 
+/** For tests and benchmarks (bench/browser/preview.mjs): the last preview shown, engine state. */
+const automation = {
+  lastPreview: null as null | { generation: number; count: number; tookMs: number; shownAt: number },
+  get busy(): boolean { return engine?.busy ?? false; },
+  timings: { downloadMs: 0, loadMs: 0, snapshotBytes: 0 },
+};
+(window as unknown as { tesseraBuilder: typeof automation }).tesseraBuilder = automation;
+
 function blank(): State['doc'] {
   return { name: '', condition: { and: [] } };
 }
@@ -97,6 +105,7 @@ async function start(): Promise<void> {
     state.profiles = loaded.profiles;
     state.events = loaded.events;
     state.latestEvent = loaded.schema.latestEvent ?? null;
+    automation.timings = { downloadMs, loadMs: loaded.loadMs, snapshotBytes };
     $('snapshot-info').textContent = `${fmt.format(loaded.events)} events · ${fmt.format(loaded.profiles)} profiles · `
       + `snapshot ${bytes(snapshotBytes)} in ${ms(downloadMs)}, loaded in ${ms(loaded.loadMs)}`;
     screen('app');
@@ -403,7 +412,10 @@ function showDefinitionError(err: EngineError | null): void {
     el.removeAttribute('aria-invalid');
   }
   if (!err) { show(box, false); return; }
-  box.replaceChildren(h('strong', {}, err.code), err.path ? h('span', {}, ' at ', h('code', {}, err.path)) : '', `: ${err.message}`);
+  // The engine's message may repeat the code and path; show them once.
+  let message = err.message;
+  for (const prefix of [`${err.code} at ${err.path}: `, `${err.code}: `]) if (message.startsWith(prefix)) message = message.slice(prefix.length);
+  box.replaceChildren(h('strong', {}, err.code), err.path ? h('span', {}, ' at ', h('code', {}, err.path)) : '', `: ${message}`);
   show(box, true);
   if (err.path) {
     const p = err.path;
@@ -415,7 +427,15 @@ function showDefinitionError(err: EngineError | null): void {
       }
     }
   }
-  for (const id of ['count', 'share', 'took']) $(id).textContent = '—';
+  // Nothing shown may belong to an older definition.
+  for (const id of ['count', 'share', 'took', 'matchable']) $(id).textContent = '—';
+  $('matchable-detail').textContent = '';
+  $('share-bar').style.width = '0';
+  $('overlaps').replaceChildren();
+  $('history-note').textContent = 'Fix the definition to see its history.';
+  chart?.destroy();
+  chart = null;
+  lastChart = null;
 }
 
 // ---------------------------------------------------------------- live preview
@@ -441,6 +461,7 @@ function preview(): void {
     $('took').textContent = ms(p.tookMs);
     $('share-bar').style.width = `${p.totalProfiles ? (100 * p.count) / p.totalProfiles : 0}%`;
     renderSample(p.sample, p.count);
+    automation.lastPreview = { generation: g, count: p.count, tookMs: p.tookMs, shownAt: performance.now() };
     insights(g, doc, now, saved, p.count);
     historyTimer = setTimeout(() => history(g, doc, now, saved), 250);
   }).catch((err) => {
@@ -596,17 +617,32 @@ function eventRow(e: StoredEvent): HTMLElement {
   return h('li', {}, h('time', { class: 'muted mono' }, e.timestamp ?? ''), h('strong', {}, String(label ?? '')), props ? h('div', { class: 'mono small muted' }, props.slice(0, 240)) : null);
 }
 
+type Ident = { type: string; value: string };
+interface Explanation {
+  steps?: { message_id: string; call: string; time: string; created?: string | null; identifiers?: Ident[]; added?: Ident[]; joined?: Ident | null; merged?: string[]; into: string }[];
+  blocked?: { message_id: string; call: string; time: string; dropped: Ident; held_by?: string | null; over_limit?: { type: string; values: number; limit: number }[] }[];
+}
+
+/** The merge explanation in sentences, as `tessera explain` prints it. */
 function explanation(x: unknown): HTMLElement {
-  const obj = x as Record<string, unknown>;
-  const steps = (obj?.steps ?? obj?.joins ?? obj?.merges) as unknown[] | undefined;
-  const blocked = obj?.blocked as unknown[] | undefined;
-  if (Array.isArray(steps) || Array.isArray(blocked)) {
-    const line = (s: unknown) => h('li', {}, typeof s === 'string' ? s : (s as { text?: string; reason?: string })?.text ?? JSON.stringify(s));
-    return h('div', {},
-      Array.isArray(steps) && steps.length ? h('ol', { class: 'explain' }, steps.map(line)) : h('p', { class: 'empty' }, 'One identifier chain, nothing merged.'),
-      Array.isArray(blocked) && blocked.length ? h('div', {}, h('h4', {}, 'Blocked merges'), h('ul', { class: 'explain' }, blocked.map(line))) : null);
-  }
-  return h('pre', { class: 'mono small' }, typeof x === 'string' ? x : JSON.stringify(x, null, 2));
+  const e = x as Explanation;
+  if (!Array.isArray(e?.steps)) return h('pre', { class: 'mono small' }, JSON.stringify(x, null, 2));
+  const ids = (list: Ident[] = []) => list.map((i) => `${i.type} ${i.value}`).join(', ');
+  const steps = e.steps.map((s) => {
+    const through = `through ${s.call} ${s.message_id} at ${s.time}`;
+    const parts: string[] = [];
+    if (s.created) parts.push(`${ids(s.identifiers)} created the profile ${through}`);
+    else if (s.added?.length) parts.push(`${ids(s.added)} joined ${s.joined ? `${s.joined.type} ${s.joined.value}` : s.into} ${through}`);
+    if (s.merged?.length) parts.push(`profile ${s.merged.join(', ')} merged into ${s.into} (the event carried ${ids(s.identifiers)}) ${through}`);
+    return h('li', {}, parts.join('; '));
+  });
+  const blocked = (e.blocked ?? []).map((b) => h('li', {},
+    `${b.dropped.type} ${b.dropped.value}${b.held_by ? ` (held by ${b.held_by})` : ''} was kept out of ${b.call} ${b.message_id} at ${b.time}: joining would give `
+    + (b.over_limit ?? []).map((o) => `${o.type} ${o.values} values (limit ${o.limit})`).join(', ')));
+  return h('div', {},
+    steps.length ? h('ol', { class: 'explain' }, steps) : h('p', { class: 'empty' }, 'No joins recorded.'),
+    h('h4', {}, 'Blocked merges'),
+    blocked.length ? h('ul', { class: 'explain' }, blocked) : h('p', { class: 'empty' }, 'None.'));
 }
 
 for (const d of document.querySelectorAll('dialog')) {

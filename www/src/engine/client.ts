@@ -27,6 +27,11 @@ export class EngineClient {
     };
   }
 
+  /** Whether a request is being evaluated or waiting. */
+  get busy(): boolean {
+    return this.inFlight !== null || this.queue.length > 0;
+  }
+
   load(bytes: ArrayBuffer): Promise<Loaded> {
     return this.send({ kind: 'load', bytes }, null, [bytes]) as Promise<Loaded>;
   }

@@ -1,0 +1,136 @@
+// Preview latency of the segment builder in headless Chromium at 1M events.
+//
+//   node bench/browser/preview.mjs [--events 1000000] [--rounds 15]
+//
+// Builds a snapshot with `tessera gen --events N --seed 1` + `tessera snapshot` (cached in
+// test-artifacts/bench/), serves the built page (www/dist, `scripts/build.sh www` first) with
+// the snapshot behind the three read routes the builder needs at start, signs in, then times
+// each of the six reference segments of benches/segments.rs: pasted into the JSON view, the
+// engine's time in the Web Worker and the round trip from the edit to the count on screen.
+// Environment: TESSERA_BIN (a built `tessera`; default `cargo run --release --bin tessera --`).
+import { createServer } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { ROOT } from '../../tests/edge/harness.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const EVENTS = arg('events', 1_000_000);
+const ROUNDS = arg('rounds', 15);
+const NOW = '2026-06-01T00:00:00Z';
+const TARGET_MS = 16;
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+// The six reference segments of benches/segments.rs.
+const SEGMENTS = {
+  S1: { event: 'Order Completed', within: '30d', count: { gte: 2 } },
+  S2: { and: [{ event: 'Order Completed', sum: { property: 'revenue', gt: 200 } }, { trait: 'plan', op: 'eq', value: 'pro' }] },
+  S3: { and: [{ event: '*', call: 'page', within: '7d', where: [{ property: 'path', op: 'starts_with', value: '/pricing' }] }, { not: { event: 'Order Completed' } }] },
+  S4: { event: 'Product Added', within: '14d', not_followed_by: { event: 'Order Completed', within: '1d' } },
+  S5: { and: [{ or: [{ trait: 'country', op: 'in', value: ['US', 'CA'] }, { trait: 'age', op: 'gte', value: 40 }] }, { event: 'Email Opened', count: { gte: 3 } }] },
+  S6: { last_seen: { before: '60d' } },
+};
+
+function tessera(args) {
+  const bin = process.env.TESSERA_BIN;
+  const [cmd, full] = bin ? [bin, args] : ['cargo', ['run', '--release', '--quiet', '--locked', '--bin', 'tessera', '--', ...args]];
+  const r = spawnSync(cmd, full, { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`tessera ${args.join(' ')} failed`);
+}
+
+function snapshotFile() {
+  const dir = join(ROOT, 'test-artifacts', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const snap = join(dir, `events_${EVENTS}.tsnap`);
+  if (!existsSync(snap)) {
+    const ndjson = join(dir, `events_${EVENTS}.ndjson`);
+    if (!existsSync(ndjson)) tessera(['gen', '--events', String(EVENTS), '--seed', '1', '-o', ndjson]);
+    tessera(['snapshot', ndjson, '-o', snap]);
+  }
+  return snap;
+}
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+function serve(snapshot) {
+  const dist = join(ROOT, 'www', 'dist');
+  if (!existsSync(join(dist, 'index.html'))) throw new Error('www/dist is missing: run scripts/build.sh www first');
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://bench').pathname;
+    const json = (body) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(body)); };
+    if (path === '/v1/workspace') return json({ id: 'bench', profiles: 0, events: EVENTS, segments: 0 });
+    if (path === '/v1/segments') return json({ segments: [] });
+    if (path === '/v1/snapshot') {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': snapshot.length });
+      return res.end(snapshot);
+    }
+    const file = normalize(join(dist, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(dist) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404); return res.end(); }
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+
+const snapshot = readFileSync(snapshotFile());
+const server = await serve(snapshot);
+const url = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS });
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.fill('#key', 'sk_bench');
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])', { timeout: 300_000 });
+  const t = await page.evaluate(() => window.tesseraBuilder.timings);
+  console.log(`snapshot: ${EVENTS.toLocaleString('en-US')} events, ${(snapshot.length / 1e6).toFixed(1)} MB; `
+    + `download ${t.downloadMs.toFixed(0)} ms, load into the worker's engine ${t.loadMs.toFixed(0)} ms`);
+  await page.fill('#as-of', NOW.slice(0, 19));
+  await page.click('#tab-json');
+
+  console.log(`\npreview at ${NOW}, ${ROUNDS} rounds each (median / p95; target ≤ ${TARGET_MS} ms engine time)`);
+  console.log('segment   members   engine (worker)      edit → count on screen');
+  let worst = 0;
+  for (const [name, condition] of Object.entries(SEGMENTS)) {
+    const engine = [];
+    const roundTrip = [];
+    let count = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      // Wait for the previous round's insights and history to finish: one preview at a time.
+      await page.waitForFunction(() => !window.tesseraBuilder.busy, null, { timeout: 120_000, polling: 20 });
+      // Alternate the window so each round is a real change (no result can be reused).
+      const doc = { condition: r % 2 ? { and: [condition] } : condition };
+      const before = await page.evaluate(() => window.tesseraBuilder.lastPreview?.generation ?? 0);
+      const started = await page.evaluate((text) => {
+        const ta = document.getElementById('json');
+        ta.value = text;
+        const at = performance.now();
+        ta.dispatchEvent(new Event('input'));
+        return at;
+      }, JSON.stringify(doc));
+      await page.waitForFunction((g) => (window.tesseraBuilder.lastPreview?.generation ?? 0) > g, before, { timeout: 60_000, polling: 'raf' });
+      const last = await page.evaluate(() => window.tesseraBuilder.lastPreview);
+      if (r > 0) { engine.push(last.tookMs); roundTrip.push(last.shownAt - started); }
+      count = last.count;
+    }
+    worst = Math.max(worst, median(engine));
+    console.log(`${name.padEnd(8)}${String(count).padStart(9)}   ${median(engine).toFixed(2).padStart(6)} / ${p95(engine).toFixed(2).padStart(6)} ms   `
+      + `${median(roundTrip).toFixed(1).padStart(6)} / ${p95(roundTrip).toFixed(1).padStart(6)} ms`);
+  }
+  console.log(`\nworst median engine time ${worst.toFixed(2)} ms: ${worst <= TARGET_MS ? 'within' : 'over'} the ${TARGET_MS} ms target`);
+  if (errors.length) console.log(`page errors: ${errors.join('; ')}`);
+} finally {
+  await browser.close();
+  server.close();
+}
