@@ -94,8 +94,9 @@ try {
   await page.click('#login-submit');
   await page.waitForSelector('#app:not([hidden])', { timeout: 300_000 });
   const t = await page.evaluate(() => window.tesseraBuilder.timings);
-  console.log(`snapshot: ${EVENTS.toLocaleString('en-US')} events, ${(snapshot.length / 1e6).toFixed(1)} MB; `
-    + `download ${t.downloadMs.toFixed(0)} ms, load into the worker's engine ${t.loadMs.toFixed(0)} ms`);
+  console.log(`tessera gen --events ${EVENTS}: ${await page.textContent('#snapshot-info')}`);
+  console.log(`snapshot ${(snapshot.length / 1e6).toFixed(1)} MB: download ${t.downloadMs.toFixed(0)} ms, `
+    + `load into the worker's engine (with the schema read) ${t.loadMs.toFixed(0)} ms`);
   await page.fill('#as-of', NOW.slice(0, 19));
   await page.click('#tab-json');
 

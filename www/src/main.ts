@@ -43,6 +43,7 @@ const state: State = {
   writeKey: null,
 };
 let engine: EngineClient | null = null;
+let started = false;
 let generation = 0;
 let historyTimer: ReturnType<typeof setTimeout> | undefined;
 let chart: uPlot | null = null;
@@ -110,7 +111,10 @@ async function start(): Promise<void> {
       + `snapshot ${bytes(snapshotBytes)} in ${ms(downloadMs)}, loaded in ${ms(loaded.loadMs)}`;
     screen('app');
     await refreshSegments();
-    edit(null);
+    // A refresh keeps what is being edited; a first load starts empty.
+    if (started) changed(true);
+    else edit(null);
+    started = true;
   } catch (err) {
     const e = err as ApiError;
     if (e?.status === 401 || e?.status === 403) {
@@ -162,6 +166,8 @@ $('login').addEventListener('submit', async (e) => {
 });
 $('logout').addEventListener('click', () => { session.key = null; location.reload(); });
 $('loading-retry').addEventListener('click', () => void start());
+// The snapshot is taken at sign-in; events that arrived since show after a refresh.
+$('refresh').addEventListener('click', () => void start());
 
 // ---------------------------------------------------------------- saved segments
 
