@@ -227,10 +227,7 @@ function edit(id: string | null): void {
 }
 
 function documentToSave(): SavedSegment {
-  const doc: SavedSegment = { condition: state.doc.condition, name: state.doc.name || undefined, id: state.doc.id ?? '' };
-  if (!doc.id) delete (doc as Partial<SavedSegment>).id;
-  if (state.doc.description) doc.description = state.doc.description;
-  return doc;
+  return currentDoc() as SavedSegment;
 }
 
 $('create').addEventListener('click', () => void create());
@@ -343,8 +340,11 @@ function nowIso(): string {
 }
 
 function jsonText(): string {
-  const { id, name, description, condition } = state.doc;
-  return JSON.stringify({ ...(id ? { id } : {}), ...(name ? { name } : {}), ...(description ? { description } : {}), condition }, null, 2);
+  const { id, name, description, condition, ...rest } = state.doc as Record<string, unknown>;
+  return JSON.stringify({
+    ...(id !== undefined && id !== '' ? { id } : {}), ...(name !== undefined && name !== '' ? { name } : {}),
+    ...(description !== undefined ? { description } : {}), condition, ...rest,
+  }, null, 2);
 }
 
 /** After any edit: re-render the rules when their shape changed, sync the JSON, preview. */
@@ -375,16 +375,12 @@ $('json').addEventListener('input', () => {
     showDefinitionError({ code: 'wrong_type', path: '', message: 'a segment document is a JSON object' });
     return;
   }
-  const doc = parsed as Record<string, unknown>;
-  // A bare condition is accepted too, as the CLI does.
-  const isDoc = 'condition' in doc;
-  state.doc = {
-    ...(isDoc ? (doc as SegmentDoc) : { condition: doc }),
-    id: isDoc && typeof doc.id === 'string' ? doc.id : state.doc.id,
-    name: isDoc && typeof doc.name === 'string' ? doc.name : state.doc.name,
-  } as State['doc'];
-  $<HTMLInputElement>('seg-name').value = state.doc.name ?? '';
-  $<HTMLInputElement>('seg-desc').value = state.doc.description ?? '';
+  // The whole document goes to the engine, so a stray top-level key is reported too; a saved
+  // segment keeps its id whatever the text says (the id is the segment's address).
+  state.doc = parsed as State['doc'];
+  if (state.editingId) state.doc.id = state.editingId;
+  $<HTMLInputElement>('seg-name').value = typeof state.doc.name === 'string' ? state.doc.name : '';
+  $<HTMLInputElement>('seg-desc').value = typeof state.doc.description === 'string' ? state.doc.description : '';
   changed(true);
 });
 $('json').addEventListener('blur', () => { $<HTMLTextAreaElement>('json').value = jsonText(); });
@@ -446,8 +442,12 @@ function showDefinitionError(err: EngineError | null): void {
 
 // ---------------------------------------------------------------- live preview
 
+/** The document as the engine checks it; a new segment's empty id and name are left out. */
 function currentDoc(): SegmentDoc {
-  return { condition: structuredClone(state.doc.condition) };
+  const doc = structuredClone(state.doc) as Record<string, unknown>;
+  if (doc.id === '' || doc.id === undefined) delete doc.id;
+  if (doc.name === '' || doc.name === undefined) delete doc.name;
+  return doc as SegmentDoc;
 }
 
 function preview(): void {

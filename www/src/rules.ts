@@ -261,12 +261,13 @@ function valueEditor(o: Obj, op: string, path: string, ctx: RuleContext, list: s
   const changed = () => ctx.onChange(false);
   if (op === 'exists' || op === 'not_exists') return null;
   if (op === 'between') {
+    // Rendering never changes the document: the pair is written on the first edit.
     const pair = Array.isArray(o.value) ? (o.value as Json[]) : [0, 0];
-    o.value = pair;
+    const edit = (i: number, v: string) => { pair[i] = parseScalar(v); o.value = pair; changed(); };
     return h('span', { class: 'pair' },
-      input(`${path}.value[0]`, 'From', showScalar(pair[0]), (v) => { pair[0] = parseScalar(v); changed(); }, { inputmode: 'decimal', size: '6' }, bad),
+      input(`${path}.value[0]`, 'From', showScalar(pair[0]), (v) => edit(0, v), { inputmode: 'decimal', size: '6' }, bad),
       h('span', { class: 'muted' }, 'and'),
-      input(`${path}.value[1]`, 'To', showScalar(pair[1]), (v) => { pair[1] = parseScalar(v); changed(); }, { inputmode: 'decimal', size: '6' }, bad));
+      input(`${path}.value[1]`, 'To', showScalar(pair[1]), (v) => edit(1, v), { inputmode: 'decimal', size: '6' }, bad));
   }
   if (op === 'in' || op === 'not_in') {
     const arr = Array.isArray(o.value) ? (o.value as Json[]) : [];
@@ -346,10 +347,11 @@ function eventCondition(o: Obj, path: string, ctx: RuleContext): HTMLElement {
   if (windowKind === 'within') windowRow.append(duration(`${path}.within`, 'Window', String(o.within), (v) => { o.within = v; }, ctx, at(ctx, `${path}.within`)));
   if (windowKind === 'between') {
     const pair = Array.isArray(o.between) ? (o.between as string[]) : ['', ''];
+    const edit = (i: number, v: string) => { pair[i] = v.trim(); o.between = pair; ctx.onChange(false); };
     windowRow.append(
-      input(`${path}.between[0]`, 'From (RFC 3339)', pair[0] ?? '', (v) => { pair[0] = v.trim(); ctx.onChange(false); }, { size: '20' }, at(ctx, `${path}.between`)),
+      input(`${path}.between[0]`, 'From (RFC 3339)', showScalar(pair[0]), (v) => edit(0, v), { size: '20' }, at(ctx, `${path}.between`)),
       h('span', { class: 'muted' }, 'to'),
-      input(`${path}.between[1]`, 'Until (RFC 3339, excluded)', pair[1] ?? '', (v) => { pair[1] = v.trim(); ctx.onChange(false); }, { size: '20' }, at(ctx, `${path}.between`)));
+      input(`${path}.between[1]`, 'Until (RFC 3339, excluded)', showScalar(pair[1]), (v) => edit(1, v), { size: '20' }, at(ctx, `${path}.between`)));
   }
 
   const agg = AGGREGATES.find((a) => a in o) ?? 'count';
