@@ -6,11 +6,13 @@
 //! processed on top of the current state, and a late one replays its cluster in canonical order.
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::engine::{parse_profile_id, Engine, Recorder, NONE};
 use super::explain::{self, Explanation};
+use super::extract;
 use super::{
     apply_traits, assemble, canonical_order, prepare, suppress_all, Deletion, Identifier,
     IdentitySettings, Profile, Resolution, Suppression,
@@ -27,6 +29,18 @@ pub enum Added {
     Duplicate,
     /// A `messageId` already seen with a later event time: by the dedup rule this one replaces it.
     Replaced,
+}
+
+/// The profiles a change to the graph touched, so a store kept beside the graph (a table of
+/// profiles, audience memberships) can update just those.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    /// Current ids of every profile in the identity clusters the change reached, sorted: each may
+    /// have new events, traits or identifiers.
+    pub current: Vec<String>,
+    /// Ids that were current before the change and no longer are (merged away, deleted, or
+    /// re-created under another id by a replay), sorted.
+    pub removed: Vec<String>,
 }
 
 /// The part of an event the graph keeps.
@@ -138,6 +152,91 @@ impl IdentityGraph {
         let added = events.iter().map(|e| self.insert(e)).collect();
         self.settle();
         added
+    }
+
+    /// [`IdentityGraph::add_batch`], also reporting which profiles the batch touched. A batch
+    /// changes nothing outside the identity clusters of its events (and of the stored events its
+    /// duplicates replace), so those clusters' profiles before and after are the whole change.
+    pub fn add_batch_tracked(&mut self, events: &[Event]) -> (Vec<Added>, ProfileChanges) {
+        let mut nodes = Vec::new();
+        for event in events {
+            extract::for_each_identifier(event, |kind, value| {
+                nodes.extend(self.engine.lookup(kind, value));
+            });
+            if let Some(prev) = extract::previous_id(event) {
+                for kind in [extract::USER_ID, extract::ANONYMOUS_ID] {
+                    nodes.extend(self.engine.lookup(kind, prev));
+                }
+            }
+            if let Some(&old) = self.by_message.get(event.message_id.as_str()) {
+                nodes.extend(self.first_node(old));
+            }
+        }
+        let before = self.profiles_in_clusters(&nodes);
+        let added = self.add_batch(events);
+        for event in events {
+            if let Some(&e) = self.by_message.get(event.message_id.as_str()) {
+                nodes.extend(self.first_node(e));
+            }
+        }
+        let after = self.profiles_in_clusters(&nodes);
+        (added, changes(before, after))
+    }
+
+    /// [`IdentityGraph::delete_profile`], also reporting the profiles of the deleted one's
+    /// cluster, which is recomputed without it.
+    pub fn delete_profile_tracked(&mut self, id: &str) -> Option<(Deletion, ProfileChanges)> {
+        let root = self.slot_for_id(id)?;
+        let nodes = [self.engine.creator[root as usize]];
+        let before = self.profiles_in_clusters(&nodes);
+        let deletion = self.delete_profile(id)?;
+        let after = self.profiles_in_clusters(&nodes);
+        Some((deletion, changes(before, after)))
+    }
+
+    /// A profile's live events as (event time, `messageId`), in canonical order; accepts a
+    /// redirected id. Lets a store keep event bodies elsewhere and fetch one profile's.
+    pub fn profile_events(&self, id: &str) -> Option<Vec<(Timestamp, &str)>> {
+        let root = self.slot_for_id(id)?;
+        let (_, events) = self.members(root);
+        Some(
+            events
+                .iter()
+                .map(|&e| {
+                    let ev = &self.events[e as usize];
+                    (ev.time, &*ev.message_id)
+                })
+                .collect(),
+        )
+    }
+
+    /// One identifier node of a stored event, which names its cluster.
+    fn first_node(&self, e: u32) -> Option<u32> {
+        let ev = &self.events[e as usize];
+        if ev.len > 0 {
+            Some(self.arena[ev.start as usize])
+        } else {
+            ev.previous.iter().copied().find(|&x| x != NONE)
+        }
+    }
+
+    /// Current profile ids over the clusters of these identifier nodes.
+    fn profiles_in_clusters(&self, nodes: &[u32]) -> BTreeSet<String> {
+        let mut seen = FxHashSet::default();
+        let mut ids = BTreeSet::new();
+        for &x in nodes {
+            let c = self.cluster_root(x);
+            if !seen.insert(c) {
+                continue;
+            }
+            for &y in &self.cluster_idents[c as usize] {
+                let s = self.engine.owner[y as usize];
+                if s != NONE {
+                    ids.insert(self.engine.slot_id(self.engine.root(s)));
+                }
+            }
+        }
+        ids
     }
 
     /// An empty graph's first batch is sorted once up front, so every event takes the cheap
@@ -565,6 +664,13 @@ impl IdentityGraph {
         let c = self.cluster_find(x);
         self.replay(c, None);
         known.is_some()
+    }
+}
+
+fn changes(before: BTreeSet<String>, after: BTreeSet<String>) -> ProfileChanges {
+    ProfileChanges {
+        removed: before.difference(&after).cloned().collect(),
+        current: after.into_iter().collect(),
     }
 }
 

@@ -39,7 +39,7 @@ mod graph;
 pub use engine::profile_id_for;
 use engine::{Engine, NONE};
 pub use explain::{BlockedMerge, Explanation, JoinStep, TypeOverLimit};
-pub use graph::{Added, IdentityGraph};
+pub use graph::{Added, IdentityGraph, ProfileChanges};
 
 /// The identifier types the contract defines, highest priority first by default (custom types
 /// rank between `phone` and `anonymous_id`).

@@ -4,6 +4,8 @@
 //   const edge = await startEdge();            // or startEdge({ workspaces: [...] })
 //   after(() => edge.stop());
 //   await edge.post('/v1/track', message);     // Basic auth with the first write key
+//   await edge.api('GET', '/v1/segments');     // Bearer auth with the first secret key
+//   await edge.restart();                      // same port and state directory
 //
 // Needs `scripts/build.sh worker www` first (scripts/test.sh does it). Each edge gets a free
 // loopback port and a fresh temporary state directory, so test files can run side by side.
@@ -44,11 +46,14 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts an edge. Returns `{url, port, workspaces, writeKey, secretKey, post, stats, logs, stop}`:
- * `writeKey`/`secretKey` are the first workspace's; `post(path, body, options)` sends JSON (or
- * a Buffer/string as is) with Basic auth (`options.writeKey`, `null` for none), optional gzip
- * and extra headers, and resolves to `{status, headers, body}` with `body` parsed as JSON when
- * it is; `stats(secretKey?)` is the stored event count; `logs()` is wrangler's output so far.
+ * Starts an edge. Returns `{url, port, workspaces, writeKey, secretKey, post, api, stats, logs,
+ * restart, stop}`: `writeKey`/`secretKey` are the first workspace's; `post(path, body, options)`
+ * sends JSON (or a Buffer/string as is) with Basic auth (`options.writeKey`, `null` for none),
+ * optional gzip and extra headers, and resolves to `{status, headers, body}` with `body` parsed
+ * as JSON when it is; `api(method, path, body?, {secretKey, headers})` does the same with Bearer
+ * auth (`secretKey: null` for none); `stats(secretKey?)` is the stored event count; `logs()` is
+ * wrangler's output so far; `restart()` stops wrangler and starts it again on the same port and
+ * state directory (what survives a restart survives an eviction).
  */
 export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
   for (const built of ['build/worker/shim.mjs', 'www/dist/index.html']) {
@@ -58,6 +63,65 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
   }
   const port = await freePort();
   const state = await mkdtemp(join(tmpdir(), 'tessera-edge-'));
+  const url = `http://127.0.0.1:${port}`;
+  let wrangler = await launch({ port, state, workspaces, url });
+
+  async function stop() {
+    await wrangler.stop();
+    await rm(state, { recursive: true, force: true });
+  }
+  async function restart() {
+    await wrangler.stop();
+    wrangler = await launch({ port, state, workspaces, url });
+  }
+
+  const [first] = workspaces;
+  async function post(path, body, { writeKey = first.write_keys[0], gzip = false, headers = {} } = {}) {
+    let payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const sent = { 'Content-Type': 'application/json', ...headers };
+    if (writeKey) sent.Authorization = basicAuth(writeKey);
+    if (gzip) {
+      payload = gzipSync(payload);
+      sent['Content-Encoding'] = 'gzip';
+    }
+    const res = await fetch(`${url}${path}`, { method: 'POST', headers: sent, body: payload });
+    return answer(res);
+  }
+  async function api(method, path, body, { secretKey = first.secret_key, headers = {} } = {}) {
+    const sent = { ...headers };
+    if (secretKey) sent.Authorization = `Bearer ${secretKey}`;
+    let payload;
+    if (body !== undefined) {
+      sent['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(`${url}${path}`, { method, headers: sent, body: payload });
+    return answer(res);
+  }
+  async function stats(secretKey = first.secret_key) {
+    const res = await fetch(`${url}/v1/admin/stats`, { headers: { Authorization: `Bearer ${secretKey}` } });
+    const { status, body } = await answer(res);
+    if (status !== 200) throw new Error(`stats answered ${status}: ${JSON.stringify(body)}`);
+    return body.events;
+  }
+
+  return {
+    url,
+    port,
+    workspaces,
+    writeKey: first.write_keys[0],
+    secretKey: first.secret_key,
+    post,
+    api,
+    stats,
+    logs: () => wrangler.output(),
+    restart,
+    stop,
+  };
+}
+
+/** Starts `wrangler dev` and waits until it answers; `{stop, output}`. */
+async function launch({ port, state, workspaces, url }) {
   const args = [
     WRANGLER, 'dev',
     '--ip', '127.0.0.1',
@@ -86,8 +150,6 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
   let running = true;
   exited.then(() => { running = false; });
 
-  const url = `http://127.0.0.1:${port}`;
-
   async function stop() {
     if (running) {
       signal('SIGTERM');
@@ -97,7 +159,6 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
         await exited;
       }
     }
-    await rm(state, { recursive: true, force: true });
   }
   function signal(name) {
     try {
@@ -125,37 +186,7 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
     }
     await sleep(200);
   }
-
-  const [first] = workspaces;
-  async function post(path, body, { writeKey = first.write_keys[0], gzip = false, headers = {} } = {}) {
-    let payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    const sent = { 'Content-Type': 'application/json', ...headers };
-    if (writeKey) sent.Authorization = basicAuth(writeKey);
-    if (gzip) {
-      payload = gzipSync(payload);
-      sent['Content-Encoding'] = 'gzip';
-    }
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers: sent, body: payload });
-    return answer(res);
-  }
-  async function stats(secretKey = first.secret_key) {
-    const res = await fetch(`${url}/v1/admin/stats`, { headers: { Authorization: `Bearer ${secretKey}` } });
-    const { status, body } = await answer(res);
-    if (status !== 200) throw new Error(`stats answered ${status}: ${JSON.stringify(body)}`);
-    return body.events;
-  }
-
-  return {
-    url,
-    port,
-    workspaces,
-    writeKey: first.write_keys[0],
-    secretKey: first.secret_key,
-    post,
-    stats,
-    logs: () => output,
-    stop,
-  };
+  return { stop, output: () => output };
 }
 
 /** `{status, headers, body}` of a fetch response, the body parsed as JSON when it is. */

@@ -206,3 +206,20 @@ test('unknown paths are a 404 with a code, and the page is served at /', async (
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<title>Tessera<\/title>/);
 });
+
+test('an oversize message or batch is refused; in a batch only the oversize message is', async () => {
+  const big = 'x'.repeat(40_000);
+  const stored = await storedBy(async () => {
+    const single = await edge.post('/v1/track', track({ properties: { big } }));
+    assert.equal(single.status, 400);
+    assert.equal(single.body.code, 'message_too_large');
+    const mixed = await edge.post('/v1/batch', { batch: [track(), track({ properties: { big } })] });
+    assert.equal(mixed.status, 200, JSON.stringify(mixed.body));
+    assert.equal(mixed.body.accepted, 1);
+    assert.equal(mixed.body.rejected[0].code, 'message_too_large');
+    const huge = await edge.post('/v1/batch', { batch: Array.from({ length: 20 }, () => track({ properties: { big: 'y'.repeat(30_000) } })) });
+    assert.equal(huge.status, 400);
+    assert.equal(huge.body.code, 'body_too_large');
+  });
+  assert.equal(stored, 1);
+});

@@ -16,6 +16,30 @@ pub enum EdgeError {
     },
     /// No such route.
     NotFound,
+    /// The route exists but the thing it names does not (`profile_not_found`,
+    /// `segment_not_found`).
+    Missing {
+        /// Stable code.
+        code: &'static str,
+        /// What was looked for.
+        message: String,
+    },
+    /// A read or manage request that is wrong: a bad parameter or segment definition.
+    Invalid {
+        /// Stable code (`bad_parameter`, a segment definition code, ...).
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+        /// JSON path (or parameter name) of the offending part.
+        path: String,
+    },
+    /// The request conflicts with the workspace's state (`segment_exists`, `segment_in_use`).
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
     /// The route exists but not for this method.
     MethodNotAllowed,
     /// The deployment itself is wrong (the `WORKSPACES` variable, a binding).
@@ -30,7 +54,9 @@ impl EdgeError {
         match self {
             EdgeError::Request(_) => 400,
             EdgeError::Unauthorized { .. } => 401,
-            EdgeError::NotFound => 404,
+            EdgeError::NotFound | EdgeError::Missing { .. } => 404,
+            EdgeError::Invalid { .. } => 400,
+            EdgeError::Conflict { .. } => 409,
             EdgeError::MethodNotAllowed => 405,
             EdgeError::Misconfigured(_) => 500,
             // 503 rather than 500: every Segment SDK retries it, and nothing was stored.
@@ -44,6 +70,9 @@ impl EdgeError {
             EdgeError::Request(e) => e.code,
             EdgeError::Unauthorized { code } => code,
             EdgeError::NotFound => "not_found",
+            EdgeError::Missing { code, .. }
+            | EdgeError::Invalid { code, .. }
+            | EdgeError::Conflict { code, .. } => code,
             EdgeError::MethodNotAllowed => "method_not_allowed",
             EdgeError::Misconfigured(_) => "misconfigured",
             EdgeError::Storage(_) => "storage_unavailable",
@@ -67,13 +96,18 @@ impl EdgeError {
                 _ => "the secret key belongs to no workspace".into(),
             },
             EdgeError::NotFound => "no such endpoint".into(),
+            EdgeError::Missing { message, .. }
+            | EdgeError::Invalid { message, .. }
+            | EdgeError::Conflict { message, .. } => message.clone(),
             EdgeError::MethodNotAllowed => "method not allowed on this endpoint".into(),
             EdgeError::Misconfigured(m) => m.clone(),
             EdgeError::Storage(m) => format!("storage unavailable: {m}"),
         };
         let mut body = json!({"success": false, "code": self.code(), "message": message});
-        if let EdgeError::Request(e) = self {
-            body["errors"] = rejections(&e.errors);
+        match self {
+            EdgeError::Request(e) => body["errors"] = rejections(&e.errors),
+            EdgeError::Invalid { path, .. } => body["path"] = path.as_str().into(),
+            _ => {}
         }
         body
     }
@@ -136,9 +170,23 @@ mod tests {
             EdgeError::MethodNotAllowed,
             EdgeError::Misconfigured("WORKSPACES is not set".into()),
             EdgeError::Storage("object reset".into()),
+            EdgeError::Missing {
+                code: "profile_not_found",
+                message: "no profile p_1".into(),
+            },
+            EdgeError::Invalid {
+                code: "unknown_operator",
+                message: "no operator".into(),
+                path: "condition.op".into(),
+            },
+            EdgeError::Conflict {
+                code: "segment_in_use",
+                message: "b uses it".into(),
+            },
         ];
         let statuses: Vec<u16> = all.iter().map(EdgeError::status).collect();
-        assert_eq!(statuses, [401, 401, 404, 405, 500, 503]);
+        assert_eq!(statuses, [401, 401, 404, 405, 500, 503, 404, 400, 409]);
+        assert_eq!(all[7].body()["path"], "condition.op");
         for err in &all {
             let body = err.body();
             assert_eq!(body["success"], false);

@@ -1,8 +1,10 @@
 //! Tessera's edge: a Cloudflare Worker speaking the Segment HTTP Tracking API (`events.md`).
 //!
 //! The worker is routing and glue only: the core (`tessera::ingest`) parses and validates, the
-//! workspace's [`store::EventStore`] Durable Object stores. Every answer, good or bad, carries
-//! CORS headers so browsers can send directly.
+//! workspace's [`store::EventStore`] Durable Object stores, resolves identity and keeps
+//! audiences. Read and manage routes (`docs/api.md`) need the workspace's secret key and are
+//! forwarded to its object. Every answer, good or bad, carries CORS headers so browsers can send
+//! directly.
 
 pub mod answer;
 pub mod store;
@@ -10,7 +12,7 @@ pub mod workspace;
 
 use answer::EdgeError;
 use serde_json::{json, Value};
-use store::{AppendResult, Stats, StoredEvent, APPEND_URL, STATS_URL};
+use store::{AppendResult, Stats, StoredEvent, APPEND_URL, STATS_URL, WORKSPACE_HEADER};
 use tessera::ingest::{self, RequestError, Route, Source};
 use tessera::Timestamp;
 use wasm_bindgen::JsValue;
@@ -21,6 +23,8 @@ use workspace::{bearer_token, write_key_from_basic, Registry, Workspace};
 const EVENT_STORE_BINDING: &str = "EVENT_STORE";
 /// The variable (or secret) listing workspaces and their keys.
 const WORKSPACES_VAR: &str = "WORKSPACES";
+/// The OpenAPI 3.1 description of every route, served at `GET /openapi.json`.
+const OPENAPI: &str = include_str!("../openapi.json");
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -32,9 +36,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             Err(err) => json_response(err.status(), &err.body())?,
         }
     };
-    response
-        .headers_mut()
-        .set("Access-Control-Allow-Origin", "*")?;
+    let headers = response.headers_mut();
+    headers.set("Access-Control-Allow-Origin", "*")?;
+    headers.set(
+        "Access-Control-Expose-Headers",
+        "Content-Disposition, X-Tessera-Snapshot-Time",
+    )?;
     Ok(response)
 }
 
@@ -52,6 +59,22 @@ async fn handle(req: Request, env: &Env) -> Result<Response, EdgeError> {
         "/v1/admin/stats" => {
             only(&req, Method::Get)?;
             stats(&req, env).await
+        }
+        "/openapi.json" => {
+            only(&req, Method::Get)?;
+            let headers = Headers::new();
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(internal)?;
+            Ok(Response::ok(OPENAPI)
+                .map_err(internal)?
+                .with_headers(headers))
+        }
+        "/v1/workspace" | "/v1/snapshot" | "/v1/profiles" | "/v1/segments" => {
+            forward(req, env).await
+        }
+        p if p.starts_with("/v1/profiles/") || p.starts_with("/v1/segments/") => {
+            forward(req, env).await
         }
         _ => match Route::from_path(&path) {
             Some(route) => {
@@ -137,8 +160,8 @@ async fn ingest(mut req: Request, env: &Env, route: Route) -> Result<Response, E
     json_response(200, &answer).map_err(internal)
 }
 
-/// `GET /v1/admin/stats`: what the secret key's workspace holds.
-async fn stats(req: &Request, env: &Env) -> Result<Response, EdgeError> {
+/// The workspace of the request's secret key: a write key (or anything else) is refused.
+fn secret_workspace(req: &Request, env: &Env) -> Result<Workspace, EdgeError> {
     let registry = registry(env)?;
     let authorization = header(req, "Authorization");
     let secret =
@@ -148,11 +171,68 @@ async fn stats(req: &Request, env: &Env) -> Result<Response, EdgeError> {
             .ok_or(EdgeError::Unauthorized {
                 code: "missing_secret_key",
             })?;
-    let workspace = registry
+    registry
         .by_secret_key(secret)
+        .cloned()
         .ok_or(EdgeError::Unauthorized {
             code: "unknown_secret_key",
+        })
+}
+
+/// A read or manage route: authenticated here, answered by the workspace's object. Its answer
+/// is passed on as is (a CSV export streams through).
+async fn forward(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let workspace = secret_workspace(&req, env)?;
+    let url = req.url().map_err(internal)?;
+    let target = match url.query() {
+        Some(q) => format!("https://event-store{}?{q}", url.path()),
+        None => format!("https://event-store{}", url.path()),
+    };
+    let method = req.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone());
+    if matches!(method, Method::Post | Method::Put) {
+        let body = req.bytes().await.map_err(|e| {
+            EdgeError::Request(RequestError {
+                code: "unreadable_body",
+                message: format!("the request body could not be read: {e}"),
+                errors: Vec::new(),
+            })
         })?;
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let headers = Headers::new();
+    headers
+        .set(WORKSPACE_HEADER, &workspace.id)
+        .map_err(internal)?;
+    init.with_headers(headers);
+    let request = Request::new_with_init(&target, &init).map_err(storage)?;
+    let mut response = stub(env, &workspace)?
+        .fetch_with_request(request)
+        .await
+        .map_err(storage)?;
+    // A fetched response's headers are immutable: copy them so CORS can be added.
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.set(&name, &value).map_err(internal)?;
+    }
+    let status = response.status_code();
+    let body = match response.stream() {
+        Ok(stream) => Response::from_stream(stream).map_err(internal)?,
+        Err(_) => Response::empty().map_err(internal)?,
+    };
+    Ok(body.with_status(status).with_headers(headers))
+}
+
+fn stub(env: &Env, workspace: &Workspace) -> Result<Stub, EdgeError> {
+    env.durable_object(EVENT_STORE_BINDING)
+        .and_then(|ns| ns.id_from_name(&workspace.id)?.get_stub())
+        .map_err(|e| EdgeError::Misconfigured(format!("{EVENT_STORE_BINDING} binding: {e}")))
+}
+
+/// `GET /v1/admin/stats`: what the secret key's workspace holds.
+async fn stats(req: &Request, env: &Env) -> Result<Response, EdgeError> {
+    let workspace = &secret_workspace(req, env)?;
     let stats: Stats = call_store::<(), _>(env, workspace, Method::Get, STATS_URL, None).await?;
     json_response(
         200,
@@ -169,12 +249,14 @@ async fn call_store<B: serde::Serialize, T: serde::de::DeserializeOwned>(
     url: &str,
     body: Option<&B>,
 ) -> Result<T, EdgeError> {
-    let stub: Stub = env
-        .durable_object(EVENT_STORE_BINDING)
-        .and_then(|ns| ns.id_from_name(&workspace.id)?.get_stub())
-        .map_err(|e| EdgeError::Misconfigured(format!("{EVENT_STORE_BINDING} binding: {e}")))?;
+    let stub = stub(env, workspace)?;
     let mut init = RequestInit::new();
     init.with_method(method);
+    let headers = Headers::new();
+    headers
+        .set(WORKSPACE_HEADER, &workspace.id)
+        .map_err(internal)?;
+    init.with_headers(headers);
     if let Some(body) = body {
         let text = serde_json::to_string(body).map_err(|e| EdgeError::Storage(e.to_string()))?;
         init.with_body(Some(JsValue::from_str(&text)));
@@ -203,7 +285,10 @@ fn registry(env: &Env) -> Result<Registry, EdgeError> {
 /// Answers a CORS preflight for any path: browsers ask before sending JSON with credentials.
 fn preflight(req: &Request) -> worker::Result<Response> {
     let headers = Headers::new();
-    headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
+    headers.set(
+        "Access-Control-Allow-Methods",
+        "GET, POST, PUT, DELETE, OPTIONS",
+    )?;
     let requested = header(req, "Access-Control-Request-Headers");
     headers.set(
         "Access-Control-Allow-Headers",

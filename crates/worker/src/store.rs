@@ -1,17 +1,44 @@
-//! `EventStore`: one Durable Object per workspace holding its events in SQLite.
+//! `EventStore`: one Durable Object per workspace holding its events, profiles, saved segments
+//! and audience memberships in SQLite.
 //!
 //! The object is the single writer of its workspace, which is what makes `messageId`
-//! deduplication exact: every append runs against the same table, one request at a time.
+//! deduplication exact and lets identity be resolved at ingestion: the incremental
+//! [`IdentityGraph`] lives in memory and is rebuilt on a cold start from the three things that
+//! determine it (the stored events, the workspace's identity settings, the suppressed
+//! identifiers). Every batch then updates the SQL tables of the profiles it touched, so reads are
+//! SQL lookups. See `docs/api.md` for the routes the worker forwards here.
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::rc::Rc;
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::hash::{Hash, Hasher};
+use tessera::activation::csv::{ColumnSpec, CsvExport, CONTENT_TYPE};
+use tessera::identity::{Added, Identifier, IdentityGraph, Profile, ProfileChanges, Suppression};
+use tessera::ingest::{self, Source};
+use tessera::segment::{SavedSegments, Segment, Store, StoreBuilder};
+use tessera::{Event, Timestamp};
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorageValue, State,
+    durable_object, Date, DurableObject, Env, Headers, Method, Request, Response, Result,
+    SqlStorage, SqlStorageValue, State,
 };
 
-/// The object's routes, called by the worker only (never reachable from outside).
+use crate::answer::EdgeError;
+use crate::workspace::{Registry, Workspace};
+
+/// Appends accepted events (called by the worker only; the object is never reachable from
+/// outside).
 pub const APPEND_URL: &str = "https://event-store/append";
 /// Counts of what is stored.
 pub const STATS_URL: &str = "https://event-store/stats";
+/// The header naming the workspace on every request from the worker.
+pub const WORKSPACE_HEADER: &str = "X-Tessera-Workspace";
+/// The header stating the time an export or snapshot was evaluated at.
+pub const SNAPSHOT_TIME_HEADER: &str = "X-Tessera-Snapshot-Time";
 
 /// An accepted event as the worker hands it to the store.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,7 +69,7 @@ pub struct Stats {
     pub events: u64,
 }
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 14] = [
     "CREATE TABLE IF NOT EXISTS events (
         message_id TEXT PRIMARY KEY,
         time INTEGER NOT NULL,
@@ -52,10 +79,51 @@ const SCHEMA: [&str; 3] = [
     )",
     "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
     "CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, time)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS profiles (
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        event_count INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS identifiers (
+        type TEXT NOT NULL,
+        value TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        PRIMARY KEY (type, value)
+    )",
+    "CREATE INDEX IF NOT EXISTS identifiers_by_profile ON identifiers (profile_id)",
+    "CREATE TABLE IF NOT EXISTS suppressed_identifiers (
+        type TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (type, value)
+    )",
+    "CREATE TABLE IF NOT EXISTS deleted_messages (message_id TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS segments (
+        id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS memberships (
+        segment_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (segment_id, profile_id)
+    )",
+    "CREATE INDEX IF NOT EXISTS memberships_by_profile ON memberships (profile_id)",
+    "CREATE TABLE IF NOT EXISTS membership_changes (
+        segment_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        change TEXT NOT NULL,
+        at INTEGER NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS membership_changes_by_segment ON membership_changes (segment_id, at)",
 ];
 
 // Dedup rule (events.md): of two messages with one messageId, the earliest event time is kept;
-// on a tie the stored one (the first to arrive) stays, hence the strict `<`.
+// on a tie the stored one (the first to arrive) stays, hence the strict `<`. The graph applies
+// the same rule first, so this statement only runs for events it took.
 const APPEND: &str = "INSERT INTO events (message_id, time, type, received_at, json)
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (message_id) DO UPDATE SET
@@ -63,77 +131,1414 @@ const APPEND: &str = "INSERT INTO events (message_id, time, type, received_at, j
         received_at = excluded.received_at, json = excluded.json
     WHERE excluded.time < events.time";
 
+/// One statement for a whole list: `?` is a JSON array of strings.
+const EVENTS_BY_IDS: &str =
+    "SELECT message_id, json FROM events WHERE message_id IN (SELECT value FROM json_each(?))";
+
+/// Events parsed per chunk while rebuilding the graph on a cold start.
+const REBUILD_CHUNK: usize = 5_000;
+/// Profiles per chunk of a streamed CSV export.
+const EXPORT_CHUNK: usize = 500;
+/// Largest page of members or events.
+const MAX_PAGE: usize = 10_000;
+
+/// A saved segment as stored.
+#[derive(Clone, Debug)]
+struct SavedSegment {
+    doc: Value,
+    updated_at: i64,
+}
+
+/// What the object keeps in memory between requests.
+struct Loaded {
+    workspace: Workspace,
+    graph: IdentityGraph,
+    /// `messageId`s of deleted profiles' events: a re-delivery is ignored.
+    deleted: FxHashSet<String>,
+    segments: BTreeMap<String, SavedSegment>,
+    /// Parsed saved segments (re-parsed whenever one changes: `in_segment` links them).
+    parsed: Vec<(String, Segment)>,
+    memberships: BTreeMap<String, BTreeSet<String>>,
+    /// A hash of each profile's identifiers as last written, so unchanged ones are not rewritten.
+    written_identifiers: FxHashMap<String, u64>,
+    /// The store over every profile, kept until the next write.
+    full: Option<Rc<Store>>,
+    /// The alarm already scheduled, if any.
+    alarm_at: Option<i64>,
+    /// An alarm to schedule once the current request's synchronous work is done.
+    alarm_due: Option<i64>,
+}
+
 /// The Durable Object class bound as `EVENT_STORE` in `wrangler.toml`.
-#[durable_object(fetch)]
+#[durable_object]
 pub struct EventStore {
     state: State,
+    env: Env,
+    loaded: Rc<RefCell<Option<Loaded>>>,
+}
+
+type Reply = std::result::Result<Response, EdgeError>;
+
+fn sql_err(e: worker::Error) -> EdgeError {
+    EdgeError::Storage(e.to_string())
+}
+
+fn now() -> Timestamp {
+    Timestamp(Date::now().as_millis() as i64)
+}
+
+fn json_reply(status: u16, body: &Value) -> Reply {
+    Response::from_json(body)
+        .map(|r| r.with_status(status))
+        .map_err(sql_err)
+}
+
+/// The JSON error answer for an error.
+pub fn error_response(err: &EdgeError) -> Result<Response> {
+    Ok(Response::from_json(&err.body())?.with_status(err.status()))
+}
+
+fn bad_parameter(name: &str, message: impl Into<String>) -> EdgeError {
+    EdgeError::Invalid {
+        code: "bad_parameter",
+        message: message.into(),
+        path: name.to_string(),
+    }
+}
+
+fn profile_not_found(id: &str) -> EdgeError {
+    EdgeError::Missing {
+        code: "profile_not_found",
+        message: format!("no profile {id}"),
+    }
+}
+
+fn segment_not_found(id: &str) -> EdgeError {
+    EdgeError::Missing {
+        code: "segment_not_found",
+        message: format!("no saved segment {id:?}"),
+    }
+}
+
+fn parse_time(name: &str, text: &str) -> std::result::Result<Timestamp, EdgeError> {
+    Timestamp::parse(text).map_err(|_| bad_parameter(name, format!("{name} must be RFC 3339")))
+}
+
+fn parse_limit(
+    query: &BTreeMap<String, String>,
+    default: usize,
+) -> std::result::Result<usize, EdgeError> {
+    match query.get("limit") {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(bad_parameter(
+                "limit",
+                format!("limit must be an integer from 1 to {MAX_PAGE}"),
+            )),
+        },
+    }
+}
+
+/// Reads a stored event back (it was accepted once, so it parses).
+fn parse_stored(json: &str) -> Option<Event> {
+    ingest::parse_message(json.as_bytes(), 0, Source::File { derive_ids: false }).ok()
+}
+
+fn identifiers_hash(profile: &Profile) -> u64 {
+    let mut h = FxHasher::default();
+    profile.identifiers.hash(&mut h);
+    h.finish()
+}
+
+/// A segment's JSON answer.
+fn segment_json(id: &str, saved: &SavedSegment, size: usize) -> Value {
+    json!({
+        "id": id,
+        "name": saved.doc.get("name"),
+        "description": saved.doc.get("description"),
+        "condition": saved.doc.get("condition"),
+        "size": size,
+        "updated_at": Timestamp(saved.updated_at).to_string(),
+    })
+}
+
+/// An id from a name: lowercase letters and digits, other runs become `_`.
+fn id_from_name(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            id.push(c);
+        } else if !id.ends_with('_') {
+            id.push('_');
+        }
+    }
+    id.trim_matches('_').to_string()
+}
+
+impl Loaded {
+    fn saved_map(&self) -> SavedSegments {
+        self.segments
+            .iter()
+            .map(|(id, s)| (id.clone(), s.doc.clone()))
+            .collect()
+    }
+
+    fn reparse(&mut self) {
+        let saved = self.saved_map();
+        // Stored documents were valid when saved and dependencies cannot be deleted, so each
+        // parses; one that somehow does not is left out of evaluation rather than failing ingestion.
+        self.parsed = self
+            .segments
+            .iter()
+            .filter_map(|(id, s)| Some((id.clone(), Segment::parse(&s.doc, &saved).ok()?)))
+            .collect();
+    }
 }
 
 impl EventStore {
-    fn ensure_schema(&self) -> Result<()> {
-        let sql = self.state.storage().sql();
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    /// Loads the workspace on first use: schema, graph, segments, memberships.
+    fn ensure_loaded(&self, workspace_id: Option<&str>) -> std::result::Result<(), EdgeError> {
+        if self.loaded.borrow().is_some() {
+            return Ok(());
+        }
+        let sql = self.sql();
         for statement in SCHEMA {
-            sql.exec(statement, None)?;
+            sql.exec(statement, None).map_err(sql_err)?;
+        }
+        #[derive(Deserialize)]
+        struct Meta {
+            value: String,
+        }
+        let stored: Option<String> = sql
+            .exec("SELECT value FROM meta WHERE key = 'workspace'", None)
+            .and_then(|c| c.to_array::<Meta>())
+            .map_err(sql_err)?
+            .into_iter()
+            .next()
+            .map(|m| m.value);
+        let id = match (workspace_id, stored) {
+            (Some(id), Some(s)) if id != s => {
+                return Err(EdgeError::Misconfigured(format!(
+                    "object of workspace {s:?} asked for {id:?}"
+                )))
+            }
+            (Some(id), None) => {
+                sql.exec(
+                    "INSERT INTO meta (key, value) VALUES ('workspace', ?)",
+                    vec![id.into()],
+                )
+                .map_err(sql_err)?;
+                id.to_string()
+            }
+            (_, Some(s)) => s,
+            (None, None) => {
+                return Err(EdgeError::Misconfigured(
+                    "the object does not know its workspace".into(),
+                ))
+            }
+        };
+        let text = self
+            .env
+            .var("WORKSPACES")
+            .map(|v| v.to_string())
+            .or_else(|_| self.env.secret("WORKSPACES").map(|v| v.to_string()))
+            .map_err(|_| EdgeError::Misconfigured("WORKSPACES is not set".into()))?;
+        let registry = Registry::from_json(&text).map_err(EdgeError::Misconfigured)?;
+        let workspace = registry.by_id(&id).cloned().ok_or_else(|| {
+            EdgeError::Misconfigured(format!("workspace {id:?} is not configured"))
+        })?;
+        let settings = workspace
+            .identity_settings()
+            .map_err(EdgeError::Misconfigured)?;
+
+        #[derive(Deserialize)]
+        struct Suppressed {
+            r#type: String,
+            value: String,
+        }
+        let suppression: Suppression = sql
+            .exec("SELECT type, value FROM suppressed_identifiers", None)
+            .and_then(|c| c.to_array::<Suppressed>())
+            .map_err(sql_err)?
+            .into_iter()
+            .map(|s| Identifier::new(s.r#type, s.value))
+            .collect();
+        let mut graph = IdentityGraph::with_suppression(&settings, suppression);
+        // Canonical order: every chunk after the first takes the graph's in-order path.
+        #[derive(Deserialize)]
+        struct Row {
+            json: String,
+        }
+        let cursor = sql
+            .exec("SELECT json FROM events ORDER BY time, message_id", None)
+            .map_err(sql_err)?;
+        let mut chunk = Vec::with_capacity(REBUILD_CHUNK);
+        for row in cursor.next::<Row>() {
+            let row = row.map_err(sql_err)?;
+            chunk.extend(parse_stored(&row.json));
+            if chunk.len() == REBUILD_CHUNK {
+                graph.add_batch(&chunk);
+                chunk.clear();
+            }
+        }
+        graph.add_batch(&chunk);
+
+        #[derive(Deserialize)]
+        struct Deleted {
+            message_id: String,
+        }
+        let deleted = sql
+            .exec("SELECT message_id FROM deleted_messages", None)
+            .and_then(|c| c.to_array::<Deleted>())
+            .map_err(sql_err)?
+            .into_iter()
+            .map(|d| d.message_id)
+            .collect();
+        #[derive(Deserialize)]
+        struct SegmentRow {
+            id: String,
+            doc: String,
+            updated_at: i64,
+        }
+        let segments = sql
+            .exec("SELECT id, doc, updated_at FROM segments", None)
+            .and_then(|c| c.to_array::<SegmentRow>())
+            .map_err(sql_err)?
+            .into_iter()
+            .filter_map(|s| {
+                let doc = serde_json::from_str(&s.doc).ok()?;
+                Some((
+                    s.id,
+                    SavedSegment {
+                        doc,
+                        updated_at: s.updated_at,
+                    },
+                ))
+            })
+            .collect();
+        #[derive(Deserialize)]
+        struct Member {
+            segment_id: String,
+            profile_id: String,
+        }
+        let mut memberships: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for m in sql
+            .exec("SELECT segment_id, profile_id FROM memberships", None)
+            .and_then(|c| c.to_array::<Member>())
+            .map_err(sql_err)?
+        {
+            memberships
+                .entry(m.segment_id)
+                .or_default()
+                .insert(m.profile_id);
+        }
+        let settings_text = workspace
+            .identity
+            .clone()
+            .unwrap_or(Value::Null)
+            .to_string();
+        let mut loaded = Loaded {
+            workspace,
+            graph,
+            deleted,
+            segments,
+            parsed: Vec::new(),
+            memberships,
+            written_identifiers: FxHashMap::default(),
+            full: None,
+            alarm_at: None,
+            alarm_due: None,
+        };
+        loaded.reparse();
+        // Settings changed since the tables were written: profiles may differ everywhere.
+        let previous_settings: Option<String> = sql
+            .exec("SELECT value FROM meta WHERE key = 'identity'", None)
+            .and_then(|c| c.to_array::<Meta>())
+            .map_err(sql_err)?
+            .into_iter()
+            .next()
+            .map(|m| m.value);
+        if previous_settings.as_deref() != Some(settings_text.as_str()) {
+            self.rewrite_all_profiles(&sql, &mut loaded)?;
+            sql.exec(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)",
+                vec![settings_text.into()],
+            )
+            .map_err(sql_err)?;
+            let at = now();
+            self.reevaluate_all(&sql, &mut loaded, at)?;
+        }
+        *self.loaded.borrow_mut() = Some(loaded);
+        Ok(())
+    }
+
+    fn rewrite_all_profiles(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+    ) -> std::result::Result<(), EdgeError> {
+        sql.exec("DELETE FROM profiles", None).map_err(sql_err)?;
+        sql.exec("DELETE FROM identifiers", None).map_err(sql_err)?;
+        loaded.written_identifiers.clear();
+        let resolution = loaded.graph.resolution();
+        for p in &resolution.profiles {
+            write_profile(sql, loaded, p)?;
         }
         Ok(())
     }
 
-    fn append(&self, events: Vec<StoredEvent>) -> Result<AppendResult> {
-        let sql = self.state.storage().sql();
+    /// Stores a batch: identity at ingestion, profile rows, then audiences of the touched
+    /// profiles.
+    fn append(
+        &self,
+        loaded: &mut Loaded,
+        stored: Vec<StoredEvent>,
+    ) -> std::result::Result<AppendResult, EdgeError> {
+        let sql = self.sql();
+        let mut events = Vec::with_capacity(stored.len());
+        let mut rows = Vec::with_capacity(stored.len());
+        for s in stored {
+            if loaded.deleted.contains(&s.message_id) {
+                continue;
+            }
+            if let Some(e) = parse_stored(&s.json) {
+                events.push(e);
+                rows.push(s);
+            }
+        }
+        let (added, changes) = loaded.graph.add_batch_tracked(&events);
         let mut written = 0;
         // No await between the statements: the runtime commits them as one atomic write.
-        for e in events {
-            let received_at = e
+        for (row, added) in rows.into_iter().zip(added) {
+            if added == Added::Duplicate {
+                continue;
+            }
+            let received_at = row
                 .received_at
                 .map_or(SqlStorageValue::Null, SqlStorageValue::Integer);
-            let cursor = sql.exec(
+            sql.exec(
                 APPEND,
                 vec![
-                    e.message_id.into(),
-                    SqlStorageValue::Integer(e.time),
-                    e.call.into(),
+                    row.message_id.into(),
+                    SqlStorageValue::Integer(row.time),
+                    row.call.into(),
                     received_at,
-                    e.json.into(),
+                    row.json.into(),
                 ],
-            )?;
-            // Drain the cursor so the write is counted, then see whether the row changed.
-            let _ = cursor.to_array::<serde_json::Value>()?;
-            if cursor.rows_written() > 0 {
-                written += 1;
-            }
+            )
+            .map_err(sql_err)?;
+            written += 1;
+        }
+        if written > 0 {
+            self.apply_changes(&sql, loaded, &changes, now())?;
         }
         Ok(AppendResult { written })
     }
 
-    fn stats(&self) -> Result<Stats> {
-        #[derive(Deserialize)]
-        struct Count {
-            n: u64,
+    /// Rewrites the touched profiles' rows and recomputes their memberships.
+    fn apply_changes(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        changes: &ProfileChanges,
+        at: Timestamp,
+    ) -> std::result::Result<(), EdgeError> {
+        loaded.full = None;
+        for id in &changes.removed {
+            sql.exec(
+                "DELETE FROM profiles WHERE id = ?",
+                vec![id.as_str().into()],
+            )
+            .map_err(sql_err)?;
+            sql.exec(
+                "DELETE FROM identifiers WHERE profile_id = ?",
+                vec![id.as_str().into()],
+            )
+            .map_err(sql_err)?;
+            loaded.written_identifiers.remove(id);
         }
-        let count: Count = self
-            .state
-            .storage()
-            .sql()
-            .exec("SELECT COUNT(*) AS n FROM events", None)?
-            .one()?;
-        Ok(Stats { events: count.n })
+        let mut profiles = Vec::with_capacity(changes.current.len());
+        for id in &changes.current {
+            if let Some(p) = loaded.graph.profile(id) {
+                write_profile(sql, loaded, &p)?;
+                profiles.push(p);
+            }
+        }
+        if loaded.parsed.is_empty() {
+            return Ok(());
+        }
+        // Conditions are per profile: a store of just these profiles answers for them.
+        let store = self.store_of(sql, loaded, &profiles)?;
+        let mut decided: Vec<(String, BTreeSet<String>)> = Vec::new();
+        for (segment_id, segment) in &loaded.parsed {
+            let members = store.evaluate(segment, at);
+            let ids = members.ids(&store).into_iter().map(String::from).collect();
+            decided.push((segment_id.clone(), ids));
+        }
+        for (segment_id, members) in decided {
+            let current = loaded.memberships.entry(segment_id.clone()).or_default();
+            let mut added = Vec::new();
+            let mut removed: Vec<String> = changes
+                .removed
+                .iter()
+                .filter(|id| current.contains(*id))
+                .cloned()
+                .collect();
+            for p in &profiles {
+                match (current.contains(&p.id), members.contains(&p.id)) {
+                    (false, true) => added.push(p.id.clone()),
+                    (true, false) => removed.push(p.id.clone()),
+                    _ => {}
+                }
+            }
+            record(sql, &segment_id, current, &added, &removed, at)?;
+        }
+        self.schedule_reevaluation(loaded);
+        Ok(())
+    }
+
+    /// A segment store over some profiles, their events read from SQLite.
+    fn store_of(
+        &self,
+        sql: &SqlStorage,
+        loaded: &Loaded,
+        profiles: &[Profile],
+    ) -> std::result::Result<Store, EdgeError> {
+        let lists: Vec<Vec<&str>> = profiles
+            .iter()
+            .map(|p| {
+                loaded
+                    .graph
+                    .profile_events(&p.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(_, m)| m)
+                    .collect()
+            })
+            .collect();
+        let wanted: Vec<&str> = lists.iter().flatten().copied().collect();
+        let events = events_by_ids(sql, &wanted)?;
+        let mut order: Vec<usize> = (0..profiles.len()).collect();
+        order.sort_by(|&a, &b| profiles[a].id.cmp(&profiles[b].id));
+        let mut builder = StoreBuilder::new();
+        for i in order {
+            builder.add_profile(&profiles[i], lists[i].iter().filter_map(|m| events.get(*m)));
+        }
+        Ok(builder.finish())
+    }
+
+    /// The store over every profile (cached until the next write).
+    fn full_store(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+    ) -> std::result::Result<Rc<Store>, EdgeError> {
+        if let Some(store) = &loaded.full {
+            return Ok(Rc::clone(store));
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            message_id: String,
+            json: String,
+        }
+        let mut by_id: FxHashMap<String, Event> = FxHashMap::default();
+        for row in sql
+            .exec("SELECT message_id, json FROM events", None)
+            .map_err(sql_err)?
+            .next::<Row>()
+        {
+            let row = row.map_err(sql_err)?;
+            if let Some(e) = parse_stored(&row.json) {
+                by_id.insert(row.message_id, e);
+            }
+        }
+        let resolution = loaded.graph.resolution();
+        let mut events = Vec::with_capacity(resolution.event_profile.len());
+        let mut event_profile = Vec::with_capacity(resolution.event_profile.len());
+        for (m, p) in loaded.graph.message_ids().zip(&resolution.event_profile) {
+            if let Some(e) = by_id.remove(m) {
+                events.push(e);
+                event_profile.push(*p);
+            }
+        }
+        let resolution = tessera::identity::Resolution {
+            profiles: resolution.profiles,
+            event_profile,
+        };
+        let store = Rc::new(Store::build(&events, &resolution));
+        loaded.full = Some(Rc::clone(&store));
+        Ok(store)
+    }
+
+    /// Evaluates every saved segment over every profile and records what changed.
+    fn reevaluate_all(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        at: Timestamp,
+    ) -> std::result::Result<(), EdgeError> {
+        let gone: Vec<String> = loaded
+            .memberships
+            .keys()
+            .filter(|id| !loaded.segments.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            loaded.memberships.remove(&id);
+        }
+        if loaded.parsed.is_empty() {
+            return Ok(());
+        }
+        let store = self.full_store(sql, loaded)?;
+        for (segment_id, segment) in &loaded.parsed {
+            let members: BTreeSet<String> = store
+                .evaluate(segment, at)
+                .ids(&store)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            let current = loaded.memberships.entry(segment_id.clone()).or_default();
+            let added: Vec<String> = members.difference(current).cloned().collect();
+            let removed: Vec<String> = current.difference(&members).cloned().collect();
+            record(sql, segment_id, current, &added, &removed, at)?;
+        }
+        self.schedule_reevaluation(loaded);
+        Ok(())
+    }
+
+    /// Time-window expiry: while saved segments exist, an alarm re-evaluates them every
+    /// `reevaluate_seconds` (docs/scaling.md explains the choice).
+    fn schedule_reevaluation(&self, loaded: &mut Loaded) {
+        if loaded.alarm_at.is_some() || loaded.segments.is_empty() {
+            return;
+        }
+        let at =
+            Date::now().as_millis() as i64 + loaded.workspace.reevaluate_seconds() as i64 * 1000;
+        loaded.alarm_at = Some(at);
+        loaded.alarm_due = Some(at);
+    }
+
+    /// Sets the alarm a request asked for (outside the in-memory borrow: it awaits).
+    async fn set_due_alarm(&self) {
+        let due = self
+            .loaded
+            .borrow_mut()
+            .as_mut()
+            .and_then(|l| l.alarm_due.take());
+        if let Some(at) = due {
+            let when = worker::ScheduledTime::new(js_sys::Date::new(&(at as f64).into()));
+            if let Err(e) = self.state.storage().set_alarm(when).await {
+                // Expiry then waits for the next write, which schedules again.
+                worker::console_error!("set_alarm failed: {e}");
+                if let Some(l) = self.loaded.borrow_mut().as_mut() {
+                    l.alarm_at = None;
+                }
+            }
+        }
+    }
+
+    async fn route(&self, mut req: Request) -> Reply {
+        let workspace = req.headers().get(WORKSPACE_HEADER).ok().flatten();
+        self.ensure_loaded(workspace.as_deref())?;
+        let method = req.method();
+        let path = req.path();
+        let url = req.url().map_err(sql_err)?;
+        let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let body: Option<Vec<u8>> = match method {
+            Method::Post | Method::Put => Some(req.bytes().await.map_err(sql_err)?),
+            _ => None,
+        };
+        let mut guard = self.loaded.borrow_mut();
+        let loaded = guard
+            .as_mut()
+            .ok_or_else(|| EdgeError::Storage("workspace not loaded".into()))?;
+        let sql = self.sql();
+        let json_body = || -> std::result::Result<Value, EdgeError> {
+            serde_json::from_slice(body.as_deref().unwrap_or_default()).map_err(|e| {
+                EdgeError::Invalid {
+                    code: "invalid_json",
+                    message: format!("the body is not JSON: {e}"),
+                    path: String::new(),
+                }
+            })
+        };
+        match (parts.as_slice(), method) {
+            (["append"], Method::Post) => {
+                let stored: Vec<StoredEvent> =
+                    serde_json::from_slice(body.as_deref().unwrap_or_default())
+                        .map_err(|e| EdgeError::Storage(e.to_string()))?;
+                let result = self.append(loaded, stored)?;
+                json_reply(200, &json!(result))
+            }
+            (["stats"], Method::Get) => json_reply(
+                200,
+                &json!({"events": count(&sql, "SELECT COUNT(*) AS n FROM events")?}),
+            ),
+            (["v1", "workspace"], Method::Get) => json_reply(
+                200,
+                &json!({
+                    "id": loaded.workspace.id,
+                    "profiles": count(&sql, "SELECT COUNT(*) AS n FROM profiles")?,
+                    "events": count(&sql, "SELECT COUNT(*) AS n FROM events")?,
+                    "unresolved": loaded.graph.unresolved(),
+                    "segments": loaded.segments.len(),
+                }),
+            ),
+            (["v1", "profiles"], Method::Get) => {
+                let (Some(kind), Some(value)) = (query.get("type"), query.get("value")) else {
+                    return Err(bad_parameter("type", "give both type and value"));
+                };
+                let ident = Identifier::normalized(kind, value)
+                    .ok_or_else(|| profile_not_found(&format!("{kind}:{value}")))?;
+                #[derive(Deserialize)]
+                struct Owner {
+                    profile_id: String,
+                }
+                let owner: Option<Owner> = sql
+                    .exec(
+                        "SELECT profile_id FROM identifiers WHERE type = ? AND value = ?",
+                        vec![ident.kind.as_str().into(), ident.value.as_str().into()],
+                    )
+                    .and_then(|c| c.to_array())
+                    .map_err(sql_err)?
+                    .into_iter()
+                    .next();
+                let owner = owner.ok_or_else(|| profile_not_found(&ident.to_string()))?;
+                profile_answer(&sql, &owner.profile_id, None)
+            }
+            (["v1", "profiles", id], Method::Get) => {
+                let current = loaded
+                    .graph
+                    .redirect(id)
+                    .ok_or_else(|| profile_not_found(id))?;
+                let from = (current != *id).then_some(*id);
+                profile_answer(&sql, &current, from)
+            }
+            (["v1", "profiles", id], Method::Delete) => self.delete_profile(&sql, loaded, id),
+            (["v1", "profiles", id, "events"], Method::Get) => {
+                profile_events(&sql, loaded, id, &query)
+            }
+            (["v1", "profiles", id, "explain"], Method::Get) => {
+                let explanation = loaded
+                    .graph
+                    .explain(id)
+                    .ok_or_else(|| profile_not_found(id))?;
+                json_reply(200, &explanation.to_json())
+            }
+            (["v1", "segments"], Method::Get) => {
+                let list: Vec<Value> = loaded
+                    .segments
+                    .iter()
+                    .map(|(id, s)| segment_json(id, s, size_of(loaded, id)))
+                    .collect();
+                json_reply(200, &json!({"segments": list}))
+            }
+            (["v1", "segments"], Method::Post) => {
+                let doc = json_body()?;
+                self.save_segment(&sql, loaded, None, doc)
+            }
+            (["v1", "segments", "preview"], Method::Post) => {
+                let body = json_body()?;
+                self.preview(&sql, loaded, &body)
+            }
+            (["v1", "segments", id], Method::Get) => {
+                let saved = loaded
+                    .segments
+                    .get(*id)
+                    .ok_or_else(|| segment_not_found(id))?;
+                json_reply(200, &segment_json(id, saved, size_of(loaded, id)))
+            }
+            (["v1", "segments", id], Method::Put) => {
+                let doc = json_body()?;
+                if !loaded.segments.contains_key(*id) {
+                    return Err(segment_not_found(id));
+                }
+                self.save_segment(&sql, loaded, Some(id), doc)
+            }
+            (["v1", "segments", id], Method::Delete) => self.delete_segment(&sql, loaded, id),
+            (["v1", "segments", id, "members"], Method::Get) => members(&sql, loaded, id, &query),
+            (["v1", "segments", id, "changes"], Method::Get) => changes(&sql, loaded, id, &query),
+            (["v1", "segments", id, "export.csv"], Method::Get) => {
+                drop(guard);
+                self.export(id, &query)
+            }
+            (["v1", "snapshot"], Method::Get) => {
+                let at = now();
+                let store = self.full_store(&sql, loaded)?;
+                let headers = Headers::new();
+                let _ = headers.set("Content-Type", "application/octet-stream");
+                let _ = headers.set(SNAPSHOT_TIME_HEADER, &at.to_string());
+                Ok(Response::from_bytes(store.to_bytes())
+                    .map_err(sql_err)?
+                    .with_headers(headers))
+            }
+            (
+                ["append" | "stats"]
+                | ["v1", "workspace" | "snapshot"]
+                | ["v1", "profiles", ..]
+                | ["v1", "segments", ..],
+                _,
+            ) => Err(EdgeError::MethodNotAllowed),
+            _ => Err(EdgeError::NotFound),
+        }
+    }
+
+    fn delete_profile(&self, sql: &SqlStorage, loaded: &mut Loaded, id: &str) -> Reply {
+        let (deletion, changes) = loaded
+            .graph
+            .delete_profile_tracked(id)
+            .ok_or_else(|| profile_not_found(id))?;
+        let ids = serde_json::to_string(&deletion.message_ids).unwrap_or_default();
+        sql.exec(
+            "DELETE FROM events WHERE message_id IN (SELECT value FROM json_each(?))",
+            vec![ids.clone().into()],
+        )
+        .map_err(sql_err)?;
+        sql.exec(
+            "INSERT OR IGNORE INTO deleted_messages (message_id) SELECT value FROM json_each(?)",
+            vec![ids.into()],
+        )
+        .map_err(sql_err)?;
+        loaded.deleted.extend(deletion.message_ids.iter().cloned());
+        for ident in &deletion.identifiers {
+            sql.exec(
+                "INSERT OR IGNORE INTO suppressed_identifiers (type, value) VALUES (?, ?)",
+                vec![ident.kind.as_str().into(), ident.value.as_str().into()],
+            )
+            .map_err(sql_err)?;
+        }
+        // Its past membership history names it: only the final removal is kept, so downstream
+        // syncs still learn to drop it.
+        sql.exec(
+            "DELETE FROM membership_changes WHERE profile_id = ?",
+            vec![deletion.profile_id.as_str().into()],
+        )
+        .map_err(sql_err)?;
+        let at = now();
+        self.apply_changes(sql, loaded, &changes, at)?;
+        for (segment_id, current) in loaded.memberships.iter_mut() {
+            if current.contains(&deletion.profile_id) {
+                record(
+                    sql,
+                    segment_id,
+                    current,
+                    &[],
+                    std::slice::from_ref(&deletion.profile_id),
+                    at,
+                )?;
+            }
+        }
+        json_reply(
+            200,
+            &json!({"deleted": {
+                "profile_id": deletion.profile_id,
+                "events": deletion.message_ids.len(),
+                "identifiers": deletion.identifiers.len(),
+            }}),
+        )
+    }
+
+    fn save_segment(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        path_id: Option<&str>,
+        mut doc: Value,
+    ) -> Reply {
+        let Some(obj) = doc.as_object_mut() else {
+            return Err(EdgeError::Invalid {
+                code: "wrong_type",
+                message: "a segment document is a JSON object".into(),
+                path: String::new(),
+            });
+        };
+        let doc_id = obj.get("id").and_then(Value::as_str).map(str::to_string);
+        let id = match (path_id, doc_id) {
+            (Some(p), Some(d)) if p != d => {
+                return Err(EdgeError::Invalid {
+                    code: "id_mismatch",
+                    message: format!("the document's id {d:?} is not the path's {p:?}"),
+                    path: "id".into(),
+                })
+            }
+            (Some(p), _) => p.to_string(),
+            (None, Some(d)) => d,
+            (None, None) => obj
+                .get("name")
+                .and_then(Value::as_str)
+                .map(id_from_name)
+                .unwrap_or_default(),
+        };
+        if id.is_empty() {
+            return Err(EdgeError::Invalid {
+                code: "missing_id",
+                message: "a saved segment needs an id, or a name to derive one from".into(),
+                path: "id".into(),
+            });
+        }
+        obj.insert("id".into(), id.clone().into());
+        if path_id.is_none() && loaded.segments.contains_key(&id) {
+            return Err(EdgeError::Conflict {
+                code: "segment_exists",
+                message: format!("a segment {id:?} exists: PUT /v1/segments/{id} replaces it"),
+            });
+        }
+        let mut saved = loaded.saved_map();
+        saved.insert(id.clone(), doc.clone());
+        Segment::parse(&doc, &saved).map_err(definition_error)?;
+        // Replacing a segment must not break another that names it.
+        for (other, other_doc) in &saved {
+            if *other != id {
+                Segment::parse(other_doc, &saved).map_err(definition_error)?;
+            }
+        }
+        let at = now();
+        sql.exec(
+            "INSERT OR REPLACE INTO segments (id, doc, updated_at) VALUES (?, ?, ?)",
+            vec![
+                id.as_str().into(),
+                doc.to_string().into(),
+                SqlStorageValue::Integer(at.0),
+            ],
+        )
+        .map_err(sql_err)?;
+        let created = path_id.is_none();
+        loaded.segments.insert(
+            id.clone(),
+            SavedSegment {
+                doc,
+                updated_at: at.0,
+            },
+        );
+        loaded.reparse();
+        self.reevaluate_all(sql, loaded, at)?;
+        let saved = &loaded.segments[&id];
+        json_reply(
+            if created { 201 } else { 200 },
+            &segment_json(&id, saved, size_of(loaded, &id)),
+        )
+    }
+
+    fn delete_segment(&self, sql: &SqlStorage, loaded: &mut Loaded, id: &str) -> Reply {
+        if !loaded.segments.contains_key(id) {
+            return Err(segment_not_found(id));
+        }
+        let mut saved = loaded.saved_map();
+        saved.remove(id);
+        for (other, doc) in &saved {
+            if Segment::parse(doc, &saved).is_err() {
+                return Err(EdgeError::Conflict {
+                    code: "segment_in_use",
+                    message: format!("segment {other:?} uses {id:?} through in_segment"),
+                });
+            }
+        }
+        for statement in [
+            "DELETE FROM segments WHERE id = ?",
+            "DELETE FROM memberships WHERE segment_id = ?",
+            "DELETE FROM membership_changes WHERE segment_id = ?",
+        ] {
+            sql.exec(statement, vec![id.into()]).map_err(sql_err)?;
+        }
+        loaded.segments.remove(id);
+        loaded.memberships.remove(id);
+        loaded.reparse();
+        json_reply(200, &json!({"deleted": id}))
+    }
+
+    fn preview(&self, sql: &SqlStorage, loaded: &mut Loaded, body: &Value) -> Reply {
+        let started = Date::now().as_millis();
+        let doc = body.get("segment").ok_or_else(|| EdgeError::Invalid {
+            code: "missing_key",
+            message: "the body needs \"segment\": a segment document".into(),
+            path: "segment".into(),
+        })?;
+        let at = match body.get("now") {
+            None | Some(Value::Null) => now(),
+            Some(Value::String(s)) => parse_time("now", s)?,
+            Some(_) => return Err(bad_parameter("now", "now must be an RFC 3339 string")),
+        };
+        let sample = match body.get("sample") {
+            None | Some(Value::Null) => 10,
+            Some(v) => v.as_u64().filter(|&n| n <= 1000).ok_or_else(|| {
+                bad_parameter("sample", "sample must be an integer from 0 to 1000")
+            })? as usize,
+        };
+        let segment = Segment::parse(doc, &loaded.saved_map()).map_err(|e| {
+            let mut err = definition_error(e);
+            if let EdgeError::Invalid { path, .. } = &mut err {
+                *path = if path.is_empty() {
+                    "segment".into()
+                } else {
+                    format!("segment.{path}")
+                };
+            }
+            err
+        })?;
+        let store = self.full_store(sql, loaded)?;
+        let result = store.evaluate(&segment, at);
+        let ids: Vec<&str> = result
+            .sample(sample)
+            .into_iter()
+            .filter_map(|m| store.profile_id(m))
+            .collect();
+        json_reply(
+            200,
+            &json!({
+                "count": result.count(),
+                "total_profiles": store.profile_count(),
+                "sample": ids,
+                "now": at.to_string(),
+                "took_ms": Date::now().as_millis().saturating_sub(started),
+            }),
+        )
+    }
+
+    /// Streams an audience as CSV: evaluated at `now` over every profile, rows written
+    /// `EXPORT_CHUNK` profiles at a time, each from the live graph (a profile deleted meanwhile is
+    /// left out).
+    fn export(&self, id: &str, query: &BTreeMap<String, String>) -> Reply {
+        let columns =
+            ColumnSpec::parse(query.get("columns").map_or("", String::as_str)).map_err(|e| {
+                EdgeError::Invalid {
+                    code: e.code(),
+                    message: e.message.clone(),
+                    path: e.path.clone(),
+                }
+            })?;
+        let at = match query.get("now") {
+            Some(t) => parse_time("now", t)?,
+            None => now(),
+        };
+        let members: Vec<String> = {
+            let mut guard = self.loaded.borrow_mut();
+            let loaded = guard
+                .as_mut()
+                .ok_or_else(|| EdgeError::Storage("workspace not loaded".into()))?;
+            let segment = loaded
+                .parsed
+                .iter()
+                .find(|(s, _)| s == id)
+                .map(|(_, s)| s.clone())
+                .ok_or_else(|| segment_not_found(id))?;
+            let store = self.full_store(&self.sql(), loaded)?;
+            store
+                .evaluate(&segment, at)
+                .ids(&store)
+                .into_iter()
+                .map(String::from)
+                .collect()
+        };
+        let buffer = SharedBuffer::default();
+        let export = CsvExport::new(buffer.clone(), &columns)
+            .map_err(|e| EdgeError::Storage(format!("csv: {e}")))?;
+        let state = ExportState {
+            loaded: Rc::clone(&self.loaded),
+            members,
+            next: 0,
+            export: Some(export),
+            buffer,
+        };
+        let stream = futures_util::stream::unfold(state, |mut state| async move {
+            let chunk = state.next_chunk()?;
+            Some((Ok::<Vec<u8>, worker::Error>(chunk), state))
+        });
+        let headers = Headers::new();
+        let _ = headers.set("Content-Type", CONTENT_TYPE);
+        let _ = headers.set(
+            "Content-Disposition",
+            &format!("attachment; filename=\"{}.csv\"", id_from_name(id)),
+        );
+        let _ = headers.set(SNAPSHOT_TIME_HEADER, &at.to_string());
+        Ok(Response::from_stream(stream)
+            .map_err(sql_err)?
+            .with_headers(headers))
+    }
+
+    async fn alarm_run(&self) -> std::result::Result<(), EdgeError> {
+        self.ensure_loaded(None)?;
+        let mut guard = self.loaded.borrow_mut();
+        let Some(loaded) = guard.as_mut() else {
+            return Ok(());
+        };
+        loaded.alarm_at = None;
+        let sql = self.sql();
+        self.reevaluate_all(&sql, loaded, now())
     }
 }
 
-impl DurableObject for EventStore {
-    fn new(state: State, _env: Env) -> Self {
-        EventStore { state }
+/// A `Write` whose bytes the export stream takes out chunk by chunk.
+#[derive(Clone, Default)]
+struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        self.ensure_schema()?;
-        match (req.method(), req.path().as_str()) {
-            (Method::Post, "/append") => {
-                let events: Vec<StoredEvent> = req.json().await?;
-                Response::from_json(&self.append(events)?)
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct ExportState {
+    loaded: Rc<RefCell<Option<Loaded>>>,
+    members: Vec<String>,
+    next: usize,
+    export: Option<CsvExport<SharedBuffer>>,
+    buffer: SharedBuffer,
+}
+
+impl ExportState {
+    /// The next piece of the file; `None` once everything was handed out.
+    fn next_chunk(&mut self) -> Option<Vec<u8>> {
+        let export = self.export.as_mut()?;
+        let end = (self.next + EXPORT_CHUNK).min(self.members.len());
+        {
+            let guard = self.loaded.borrow();
+            if let Some(loaded) = guard.as_ref() {
+                for id in &self.members[self.next..end] {
+                    // Merged away or deleted since the evaluation: left out.
+                    if let Some(p) = loaded.graph.profile(id).filter(|p| p.id == *id) {
+                        if export.write_profile(&p).is_err() {
+                            self.next = self.members.len();
+                        }
+                    }
+                }
             }
-            (Method::Get, "/stats") => Response::from_json(&self.stats()?),
-            _ => Response::error("no such event-store route", 404),
+        }
+        self.next = end;
+        if self.next >= self.members.len() {
+            if let Some(export) = self.export.take() {
+                let _ = export.finish();
+            }
+        }
+        Some(std::mem::take(&mut *self.buffer.0.borrow_mut()))
+    }
+}
+
+fn definition_error(e: tessera::segment::DefinitionError) -> EdgeError {
+    EdgeError::Invalid {
+        code: e.code,
+        message: e.message,
+        path: e.path,
+    }
+}
+
+fn size_of(loaded: &Loaded, id: &str) -> usize {
+    loaded.memberships.get(id).map_or(0, BTreeSet::len)
+}
+
+fn count(sql: &SqlStorage, statement: &str) -> std::result::Result<u64, EdgeError> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: u64,
+    }
+    let c: Count = sql
+        .exec(statement, None)
+        .and_then(|c| c.one())
+        .map_err(sql_err)?;
+    Ok(c.n)
+}
+
+/// Writes a profile's row, and its identifiers when they changed since last written.
+fn write_profile(
+    sql: &SqlStorage,
+    loaded: &mut Loaded,
+    p: &Profile,
+) -> std::result::Result<(), EdgeError> {
+    sql.exec(
+        "INSERT OR REPLACE INTO profiles (id, json, event_count, first_seen, last_seen)
+         VALUES (?, ?, ?, ?, ?)",
+        vec![
+            p.id.as_str().into(),
+            p.to_json().to_string().into(),
+            SqlStorageValue::Integer(p.event_count as i64),
+            SqlStorageValue::Integer(p.first_seen.0),
+            SqlStorageValue::Integer(p.last_seen.0),
+        ],
+    )
+    .map_err(sql_err)?;
+    let hash = identifiers_hash(p);
+    if loaded.written_identifiers.get(&p.id) == Some(&hash) {
+        return Ok(());
+    }
+    let pairs: Vec<[&str; 2]> = p
+        .identifiers
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| [k.as_str(), v.as_str()]))
+        .collect();
+    sql.exec(
+        "DELETE FROM identifiers WHERE profile_id = ?",
+        vec![p.id.as_str().into()],
+    )
+    .map_err(sql_err)?;
+    sql.exec(
+        "INSERT OR REPLACE INTO identifiers (type, value, profile_id)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)",
+        vec![
+            p.id.as_str().into(),
+            serde_json::to_string(&pairs).unwrap_or_default().into(),
+        ],
+    )
+    .map_err(sql_err)?;
+    loaded.written_identifiers.insert(p.id.clone(), hash);
+    Ok(())
+}
+
+/// Applies membership changes to memory and SQLite, with their time.
+fn record(
+    sql: &SqlStorage,
+    segment_id: &str,
+    current: &mut BTreeSet<String>,
+    added: &[String],
+    removed: &[String],
+    at: Timestamp,
+) -> std::result::Result<(), EdgeError> {
+    for p in added {
+        sql.exec(
+            "INSERT OR REPLACE INTO memberships (segment_id, profile_id, since) VALUES (?, ?, ?)",
+            vec![
+                segment_id.into(),
+                p.as_str().into(),
+                SqlStorageValue::Integer(at.0),
+            ],
+        )
+        .map_err(sql_err)?;
+        current.insert(p.clone());
+    }
+    for p in removed {
+        sql.exec(
+            "DELETE FROM memberships WHERE segment_id = ? AND profile_id = ?",
+            vec![segment_id.into(), p.as_str().into()],
+        )
+        .map_err(sql_err)?;
+        current.remove(p);
+    }
+    for (list, change) in [(added, "added"), (removed, "removed")] {
+        for p in list {
+            sql.exec(
+                "INSERT INTO membership_changes (segment_id, profile_id, change, at)
+                 VALUES (?, ?, ?, ?)",
+                vec![
+                    segment_id.into(),
+                    p.as_str().into(),
+                    change.into(),
+                    SqlStorageValue::Integer(at.0),
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stored events by `messageId`, parsed.
+fn events_by_ids(
+    sql: &SqlStorage,
+    ids: &[&str],
+) -> std::result::Result<FxHashMap<String, Event>, EdgeError> {
+    #[derive(Deserialize)]
+    struct Row {
+        message_id: String,
+        json: String,
+    }
+    let mut out = FxHashMap::default();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let list = serde_json::to_string(ids).unwrap_or_default();
+    for row in sql
+        .exec(EVENTS_BY_IDS, vec![list.into()])
+        .map_err(sql_err)?
+        .next::<Row>()
+    {
+        let row = row.map_err(sql_err)?;
+        if let Some(e) = parse_stored(&row.json) {
+            out.insert(row.message_id, e);
+        }
+    }
+    Ok(out)
+}
+
+fn profile_answer(sql: &SqlStorage, id: &str, redirected_from: Option<&str>) -> Reply {
+    #[derive(Deserialize)]
+    struct Row {
+        json: String,
+    }
+    let row: Option<Row> = sql
+        .exec("SELECT json FROM profiles WHERE id = ?", vec![id.into()])
+        .and_then(|c| c.to_array())
+        .map_err(sql_err)?
+        .into_iter()
+        .next();
+    let row = row.ok_or_else(|| profile_not_found(id))?;
+    let mut profile: Value =
+        serde_json::from_str(&row.json).map_err(|e| EdgeError::Storage(e.to_string()))?;
+    if let Some(from) = redirected_from {
+        profile["redirected_from"] = from.into();
+    }
+    json_reply(200, &profile)
+}
+
+/// A profile's events, newest first. A page ends on a time boundary: every event at the oldest
+/// time shown is in the page, so `before` never skips an event sharing that millisecond.
+fn profile_events(
+    sql: &SqlStorage,
+    loaded: &Loaded,
+    id: &str,
+    query: &BTreeMap<String, String>,
+) -> Reply {
+    let limit = parse_limit(query, 100)?;
+    let before = query
+        .get("before")
+        .map(|t| parse_time("before", t))
+        .transpose()?;
+    let listed = loaded
+        .graph
+        .profile_events(id)
+        .ok_or_else(|| profile_not_found(id))?;
+    let mut page: Vec<(Timestamp, &str)> = listed
+        .iter()
+        .rev()
+        .filter(|(t, _)| before.is_none_or(|b| *t < b))
+        .copied()
+        .collect();
+    let mut next_before = None;
+    if page.len() > limit {
+        let boundary = page[limit - 1].0;
+        let end = page
+            .iter()
+            .position(|(t, _)| *t < boundary)
+            .unwrap_or(page.len());
+        if end < page.len() {
+            next_before = Some(boundary.to_string());
+        }
+        page.truncate(end);
+    }
+    let ids: Vec<&str> = page.iter().map(|(_, m)| *m).collect();
+    #[derive(Deserialize)]
+    struct Row {
+        message_id: String,
+        json: String,
+    }
+    let list = serde_json::to_string(&ids).unwrap_or_default();
+    let mut bodies: FxHashMap<String, Value> = FxHashMap::default();
+    for row in sql
+        .exec(EVENTS_BY_IDS, vec![list.into()])
+        .map_err(sql_err)?
+        .next::<Row>()
+    {
+        let row = row.map_err(sql_err)?;
+        if let Ok(v) = serde_json::from_str(&row.json) {
+            bodies.insert(row.message_id, v);
+        }
+    }
+    let events: Vec<Value> = ids.iter().filter_map(|m| bodies.remove(*m)).collect();
+    json_reply(200, &json!({"events": events, "next_before": next_before}))
+}
+
+fn members(sql: &SqlStorage, loaded: &Loaded, id: &str, query: &BTreeMap<String, String>) -> Reply {
+    if !loaded.segments.contains_key(id) {
+        return Err(segment_not_found(id));
+    }
+    let limit = parse_limit(query, 1000)?;
+    let cursor = query.get("cursor").cloned().unwrap_or_default();
+    #[derive(Deserialize)]
+    struct Row {
+        profile_id: String,
+    }
+    let mut rows: Vec<String> = sql
+        .exec(
+            "SELECT profile_id FROM memberships WHERE segment_id = ? AND profile_id > ?
+             ORDER BY profile_id LIMIT ?",
+            vec![
+                id.into(),
+                cursor.into(),
+                SqlStorageValue::Integer(limit as i64 + 1),
+            ],
+        )
+        .and_then(|c| c.to_array::<Row>())
+        .map_err(sql_err)?
+        .into_iter()
+        .map(|r| r.profile_id)
+        .collect();
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().cloned()
+    } else {
+        None
+    };
+    json_reply(200, &json!({"members": rows, "next_cursor": next_cursor}))
+}
+
+fn changes(sql: &SqlStorage, loaded: &Loaded, id: &str, query: &BTreeMap<String, String>) -> Reply {
+    if !loaded.segments.contains_key(id) {
+        return Err(segment_not_found(id));
+    }
+    let since = query
+        .get("since")
+        .map(|t| parse_time("since", t))
+        .transpose()?
+        .unwrap_or(Timestamp(i64::MIN));
+    #[derive(Deserialize)]
+    struct Row {
+        profile_id: String,
+        change: String,
+        at: i64,
+    }
+    let rows: Vec<Value> = sql
+        .exec(
+            "SELECT profile_id, change, at FROM membership_changes
+             WHERE segment_id = ? AND at >= ? ORDER BY at, rowid LIMIT ?",
+            vec![
+                id.into(),
+                SqlStorageValue::Integer(since.0),
+                SqlStorageValue::Integer(MAX_PAGE as i64),
+            ],
+        )
+        .and_then(|c| c.to_array::<Row>())
+        .map_err(sql_err)?
+        .into_iter()
+        .map(|r| json!({"profile_id": r.profile_id, "change": r.change, "at": Timestamp(r.at).to_string()}))
+        .collect();
+    json_reply(200, &json!({"changes": rows}))
+}
+
+impl DurableObject for EventStore {
+    fn new(state: State, env: Env) -> Self {
+        EventStore {
+            state,
+            env,
+            loaded: Rc::new(RefCell::new(None)),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let answer = self.route(req).await;
+        self.set_due_alarm().await;
+        match answer {
+            Ok(response) => Ok(response),
+            Err(err) => error_response(&err),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let answer = self.alarm_run().await;
+        if let Err(e) = &answer {
+            worker::console_error!("alarm: {}", e.body());
+        }
+        self.set_due_alarm().await;
+        match answer {
+            Ok(()) => Response::ok("re-evaluated"),
+            Err(err) => error_response(&err),
         }
     }
 }

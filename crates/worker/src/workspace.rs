@@ -6,6 +6,11 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Deserialize;
+use serde_json::Value;
+use tessera::identity::IdentitySettings;
+
+/// How often saved segments are re-evaluated for time alone, unless a workspace says otherwise.
+pub const DEFAULT_REEVALUATE_SECONDS: u64 = 300;
 
 /// One workspace (a Segment "source"): its id and keys.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -16,6 +21,31 @@ pub struct Workspace {
     pub write_keys: Vec<String>,
     /// Key that may read stored data (`Authorization: Bearer <secret>`).
     pub secret_key: String,
+    /// Identity settings (`identity.md`: `priorities`, `limits`); the contract's defaults when
+    /// absent.
+    #[serde(default)]
+    pub identity: Option<Value>,
+    /// Seconds between the re-evaluations of saved segments that catch time-window expiry.
+    #[serde(default)]
+    pub reevaluate_seconds: Option<u64>,
+}
+
+impl Workspace {
+    /// The workspace's identity settings.
+    pub fn identity_settings(&self) -> Result<IdentitySettings, String> {
+        match &self.identity {
+            None => Ok(IdentitySettings::default()),
+            Some(v) => IdentitySettings::from_value(v)
+                .map_err(|e| format!("WORKSPACES: workspace {:?} identity: {e}", self.id)),
+        }
+    }
+
+    /// Seconds between time-driven re-evaluations (at least 1).
+    pub fn reevaluate_seconds(&self) -> u64 {
+        self.reevaluate_seconds
+            .unwrap_or(DEFAULT_REEVALUATE_SECONDS)
+            .max(1)
+    }
 }
 
 /// Every configured workspace.
@@ -40,6 +70,7 @@ impl Registry {
                     w.id
                 ));
             }
+            w.identity_settings()?;
         }
         Ok(Registry { workspaces })
     }
@@ -49,6 +80,11 @@ impl Registry {
         self.workspaces
             .iter()
             .find(|w| w.write_keys.iter().any(|k| k == key))
+    }
+
+    /// The workspace with this id.
+    pub fn by_id(&self, id: &str) -> Option<&Workspace> {
+        self.workspaces.iter().find(|w| w.id == id)
     }
 
     /// The workspace a secret key belongs to.
@@ -110,6 +146,21 @@ mod tests {
             registry.by_secret_key("sk_other").map(|w| w.id.as_str()),
             Some("other")
         );
+    }
+
+    #[test]
+    fn identity_settings_come_from_the_workspace() {
+        let registry = Registry::from_json(
+            r#"[{"id":"x","write_keys":["w"],"secret_key":"s",
+                "identity":{"limits":{"email":2}},"reevaluate_seconds":0}]"#,
+        )
+        .expect("valid");
+        let w = registry.by_id("x").expect("x");
+        assert_eq!(w.identity_settings().expect("settings").limit("email"), 2);
+        assert_eq!(w.reevaluate_seconds(), 1);
+        let bad =
+            r#"[{"id":"x","write_keys":["w"],"secret_key":"s","identity":{"limits":{"email":0}}}]"#;
+        assert!(Registry::from_json(bad).is_err());
     }
 
     #[test]
