@@ -161,7 +161,10 @@ test('a marketer builds, previews, saves, exports a segment; dark mode', async (
   assert.equal(await page.textContent(`#segment-list [data-id="${id}"] .seg-name`), 'Pro repeat buyers');
   await page.click(`#segment-list [data-id="${id}"]`);
   await page.fill('#as-of', NOW.slice(0, 19));
-  assert.equal(Number((await stableText(page, '#count')).replace(/,/g, '')), api.count);
+  await page.waitForFunction(([sel, n]) => document.querySelector(sel)?.textContent === n,
+    [`#segment-list [data-id="${id}"] .seg-size`, String(api.count)], { timeout: 10_000 });
+  const again = await stableText(page, '#count');
+  assert.equal(Number(again.replace(/,/g, '')), api.count, `after reload: ${again} ${await page.textContent('#definition-error')}`);
 
   // A member's profile.
   await page.click('#sample [data-profile]');

@@ -2,7 +2,7 @@
 
 export interface ApiError { status: number; code: string; message: string; path?: string }
 export interface SavedSegment {
-  id: string; name?: string; description?: string; condition: unknown; size?: number; updated_at?: string;
+  id: string; name?: string; description?: string | null; condition: unknown; size?: number; updated_at?: string;
 }
 export interface Workspace {
   id: string; profiles: number; events: number; unresolved?: number; segments?: number; write_key?: string;

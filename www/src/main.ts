@@ -181,21 +181,29 @@ async function refreshSegments(): Promise<void> {
     show(err, true);
   }
   renderSegmentList();
-  if (engine && state.saved.length) {
-    engine.counts(state.saved.map((s) => ({ condition: s.condition })), nowIso(), savedMap(), 'sizes').then((r) => {
-      state.saved.forEach((s, i) => state.localSizes.set(s.id, r.counts[i]));
-      renderSegmentList();
-    }).catch(() => { /* sizes from the API stay */ });
-  }
+  localSizes();
+}
+
+/** Sizes of the saved segments at the editor's evaluation time, from the browser's snapshot. */
+function localSizes(): void {
+  if (!engine || state.saved.length === 0) return;
+  const saved: SavedMap = {};
+  for (const s of state.saved) saved[s.id] = { id: s.id, condition: s.condition };
+  engine.counts(state.saved.map((s) => ({ condition: { in_segment: s.id } })), nowIso(), saved, 'sizes').then((r) => {
+    state.saved.forEach((s, i) => state.localSizes.set(s.id, r.counts[i]));
+    renderSegmentList();
+  }).catch(() => { /* the sizes from the API stay */ });
 }
 
 function renderSegmentList(): void {
   const list = $('segment-list');
   list.replaceChildren(...state.saved.map((s) => {
-    const size = typeof s.size === 'number' ? s.size : state.localSizes.get(s.id);
+    // At the editor's evaluation time when known, so the list agrees with the preview.
+    const size = state.localSizes.get(s.id) ?? (typeof s.size === 'number' ? s.size : undefined);
     return h('li', {},
       h('button', {
         type: 'button', class: 'segment-item', 'data-id': s.id, 'aria-current': s.id === state.editingId ? 'true' : null,
+        title: `${s.name || s.id}: ${size === undefined ? 'size unknown' : `${fmt.format(size)} members`} as of ${nowIso()}`,
         onclick: () => edit(s.id),
       }, h('span', { class: 'seg-name' }, s.name || s.id), h('span', { class: 'seg-size' }, size === undefined ? '…' : fmt.format(size))));
   }));
@@ -211,10 +219,9 @@ function savedMap(): SavedMap {
 function edit(id: string | null): void {
   const seg = id ? state.saved.find((s) => s.id === id) : null;
   state.editingId = seg ? seg.id : null;
-  state.doc = seg
-    ? structuredClone({ id: seg.id, name: seg.name ?? '', description: seg.description, condition: seg.condition })
-    : blank();
-  if (state.doc.description === undefined) delete state.doc.description;
+  state.doc = seg ? structuredClone({ id: seg.id, name: seg.name ?? '', condition: seg.condition }) : blank();
+  // The API lists a segment without a description as `"description": null`.
+  if (typeof seg?.description === 'string') state.doc.description = seg.description;
   $<HTMLInputElement>('seg-name').value = state.doc.name ?? '';
   $<HTMLInputElement>('seg-desc').value = state.doc.description ?? '';
   show($('create'), !seg);
@@ -326,11 +333,12 @@ $('seg-desc').addEventListener('input', (e) => {
   if (v) state.doc.description = v; else delete state.doc.description;
   changed(false, false);
 });
-$('as-of').addEventListener('input', () => changed(false, false));
+$('as-of').addEventListener('input', () => { changed(false, false); localSizes(); });
 $('as-of-latest').addEventListener('click', () => {
   if (state.latestEvent === null) return;
   $<HTMLInputElement>('as-of').value = new Date(state.latestEvent).toISOString().slice(0, 19);
   changed(false, false);
+  localSizes();
 });
 
 function nowIso(): string {
