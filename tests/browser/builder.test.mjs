@@ -166,6 +166,17 @@ test('a marketer builds, previews, saves, exports a segment; dark mode', async (
   const again = await stableText(page, '#count');
   assert.equal(Number(again.replace(/,/g, '')), api.count, `after reload: ${again} ${await page.textContent('#definition-error')}`);
 
+  // Keyboard: Alt+J switches to the JSON view and back; Ctrl+S saves the selected segment.
+  await page.keyboard.press('Alt+j');
+  assert.equal(await page.isVisible('#json'), true);
+  await page.keyboard.press('Alt+j');
+  assert.equal(await page.isVisible('#rules'), true);
+  await page.focus('#seg-desc');
+  await page.keyboard.type('Pro plan, two orders in 30 days');
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => document.getElementById('save-status').textContent === 'Saved.');
+  assert.equal((await getJson(`/v1/segments/${id}`)).body.description, 'Pro plan, two orders in 30 days');
+
   // A member's profile.
   await page.click('#sample [data-profile]');
   await page.waitForSelector('#profile-dialog[open] .timeline');
