@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the JavaScript-facing artifacts. Usage: scripts/build.sh [wasm|www|worker|all]...
-#   wasm    the npm package: pkg/web (browser, Workers) and pkg/node (Node)
+# Builds the JavaScript-facing artifacts. Usage: scripts/build.sh [wasm|npm|www|worker|all]...
+#   wasm    the wasm-bindgen output: pkg/web (browser, Workers) and pkg/node (Node, CommonJS)
+#   npm     the npm package @tessera/engine (packages/engine) and its tarball in pkg/npm/
 #   www     the page, with the browser engine, into www/dist (needs wasm)
 #   worker  the edge worker into build/ (what wrangler.toml's `main` points at)
 # Assumes scripts/setup.sh has run.
@@ -27,6 +28,19 @@ build_wasm() {
   printf 'pkg/web/tessera_wasm_bg.wasm: %s bytes\n' "$(wc -c < pkg/web/tessera_wasm_bg.wasm)"
 }
 
+build_npm() {
+  note "build npm package (packages/engine, pkg/npm/)"
+  [ -f pkg/web/tessera_wasm.js ] || build_wasm
+  # One glue and one wasm for every condition: the entries differ only in how they load it.
+  rm -rf packages/engine/wasm
+  mkdir -p packages/engine/wasm pkg/npm
+  cp pkg/web/tessera_wasm.js pkg/web/tessera_wasm_bg.wasm packages/engine/wasm/
+  rm -f pkg/npm/*.tgz
+  (cd packages/engine && npm pack --silent --pack-destination ../../pkg/npm >/dev/null)
+  printf '%s: %s bytes; wasm gzipped: %s bytes\n' "$(ls pkg/npm/*.tgz)" "$(wc -c < pkg/npm/*.tgz)" \
+    "$(gzip -9 -c packages/engine/wasm/tessera_wasm_bg.wasm | wc -c)"
+}
+
 build_www() {
   note "build page (www/dist)"
   [ -f pkg/web/tessera_wasm.js ] || build_wasm
@@ -48,9 +62,10 @@ build_worker() {
 for target in "$@"; do
   case "$target" in
     wasm) build_wasm ;;
+    npm) build_npm ;;
     www) build_www ;;
     worker) build_worker ;;
-    all) build_wasm; build_www; build_worker ;;
-    *) echo "unknown build target: $target (wasm, www, worker, all)" >&2; exit 2 ;;
+    all) build_wasm; build_npm; build_www; build_worker ;;
+    *) echo "unknown build target: $target (wasm, npm, www, worker, all)" >&2; exit 2 ;;
   esac
 done

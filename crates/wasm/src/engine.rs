@@ -188,6 +188,52 @@ impl Engine {
         Ok(profile.map_or(JsValue::NULL, |p| js::to_js(&p.to_json())))
     }
 
+    /// How many events belong to no profile (they identify no one).
+    #[wasm_bindgen(getter, js_name = unresolvedCount)]
+    pub fn unresolved_count(&mut self) -> std::result::Result<f64, JsValue> {
+        thrown(self.workspace.unresolved()).map(|n| n as f64)
+    }
+
+    /// The id of the profile an event (by `messageId`) belongs to, or `null`.
+    #[wasm_bindgen(js_name = profileIdOfMessage)]
+    pub fn profile_id_of_message(
+        &mut self,
+        message_id: &str,
+    ) -> std::result::Result<Option<String>, JsValue> {
+        thrown(self.workspace.profile_id_of_message(message_id))
+    }
+
+    /// Deletes a profile (a privacy request): `{profileId, messageIds, identifiers}`, or `null`
+    /// for an unknown id. Its identifiers are suppressed: later events carrying them are
+    /// unresolved.
+    #[wasm_bindgen(js_name = deleteProfile)]
+    pub fn delete_profile(&mut self, id: &str) -> std::result::Result<JsValue, JsValue> {
+        let deletion = thrown(self.workspace.delete_profile(id))?;
+        Ok(deletion.map_or(JsValue::NULL, |d| {
+            let identifiers: Vec<Value> = d
+                .identifiers
+                .iter()
+                .map(|i| json!({"type": i.kind, "value": i.value}))
+                .collect();
+            js::to_js(&json!({
+                "profileId": d.profile_id,
+                "messageIds": d.message_ids,
+                "identifiers": identifiers,
+            }))
+        }))
+    }
+
+    /// Removes an identifier from identity resolution (it acts as blocked from the start);
+    /// true when some event carried it.
+    #[wasm_bindgen(js_name = removeIdentifier)]
+    pub fn remove_identifier(
+        &mut self,
+        kind: &str,
+        value: &str,
+    ) -> std::result::Result<bool, JsValue> {
+        thrown(self.workspace.remove_identifier(kind, value))
+    }
+
     /// Why a profile's identifiers are one person and which merges were blocked, or `null`.
     pub fn explain(&mut self, id: &str) -> std::result::Result<JsValue, JsValue> {
         let explanation = thrown(self.workspace.explain(id))?;

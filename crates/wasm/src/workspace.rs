@@ -5,12 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{json, Value};
 use tessera::activation::csv::{write_csv, ColumnSpec};
 use tessera::activation::ActivationError;
 use tessera::event::Object;
-use tessera::identity::{IdentityGraph, IdentitySettings, Profile, Resolution, SettingsError};
+use tessera::identity::{
+    Deletion, IdentityGraph, IdentitySettings, Profile, Resolution, SettingsError,
+};
 use tessera::ingest::{self, Rejection, RequestError, Source};
 use tessera::segment::{DefinitionError, SavedSegments, Segment, SnapshotError, Store};
 use tessera::suggest::{suggest, DataSummary, Goal, SuggestError, SuggestOptions};
@@ -127,6 +129,8 @@ enum Data {
         events: Vec<Event>,
         /// `messageId` → position in `events`.
         index: FxHashMap<Box<str>, u32>,
+        /// `messageId`s of deleted profiles' events: a re-delivery is a duplicate.
+        deleted: FxHashSet<Box<str>>,
     },
     /// Profiles resolved elsewhere, with their events.
     Resolved {
@@ -172,6 +176,7 @@ impl Workspace {
             graph: Box::new(IdentityGraph::new(settings)),
             events: Vec::new(),
             index: FxHashMap::default(),
+            deleted: FxHashSet::default(),
         })
     }
 
@@ -207,6 +212,7 @@ impl Workspace {
             graph,
             events,
             index,
+            deleted,
         } = &mut self.data
         else {
             return Err(EngineError::new(
@@ -223,6 +229,10 @@ impl Workspace {
         };
         let mut fresh = Vec::new();
         for event in outcome.accepted {
+            if deleted.contains(event.message_id.as_str()) {
+                report.duplicates += 1;
+                continue;
+            }
             match index.get(event.message_id.as_str()) {
                 Some(&at) => {
                     report.duplicates += 1;
@@ -270,6 +280,7 @@ impl Workspace {
                 graph,
                 events,
                 index,
+                ..
             } => {
                 let resolution = graph.resolution();
                 align(events, index, graph.message_ids());
@@ -325,6 +336,75 @@ impl Workspace {
             .1
             .profile_by_identifier(kind, value)
             .cloned())
+    }
+
+    /// How many events belong to no profile.
+    pub fn unresolved(&mut self) -> Result<u64> {
+        if let Data::Events { graph, .. } = &self.data {
+            return Ok(graph.unresolved());
+        }
+        Ok(self.resolution()?.1.unresolved())
+    }
+
+    /// The id of the profile an event belongs to; `None` when unresolved or unknown.
+    pub fn profile_id_of_message(&mut self, message_id: &str) -> Result<Option<String>> {
+        if let Data::Events { graph, .. } = &self.data {
+            return Ok(graph.profile_id_of_message(message_id));
+        }
+        let (events, resolution) = self.resolution()?;
+        Ok(events
+            .iter()
+            .zip(&resolution.event_profile)
+            .find(|(e, _)| e.message_id == message_id)
+            .and_then(|(_, p)| p.and_then(|p| resolution.profiles.get(p as usize)))
+            .map(|p| p.id.clone()))
+    }
+
+    /// Deletes a profile (a privacy request): its events leave, its identifiers are suppressed
+    /// so they never form a profile again. `None` for an unknown id.
+    pub fn delete_profile(&mut self, id: &str) -> Result<Option<Deletion>> {
+        let Data::Events {
+            graph,
+            events,
+            index,
+            deleted,
+        } = &mut self.data
+        else {
+            return Err(EngineError::new(
+                NEEDS_EVENTS,
+                "",
+                "only an engine that ingested the events can delete a profile",
+            ));
+        };
+        let Some(deletion) = graph.delete_profile(id) else {
+            return Ok(None);
+        };
+        let gone: FxHashSet<&str> = deletion.message_ids.iter().map(String::as_str).collect();
+        events.retain(|e| !gone.contains(e.message_id.as_str()));
+        index.clear();
+        for (i, e) in events.iter().enumerate() {
+            index.insert(e.message_id.as_str().into(), i as u32);
+        }
+        deleted.extend(deletion.message_ids.iter().map(|m| m.as_str().into()));
+        self.store = None;
+        self.resolution = None;
+        Ok(Some(deletion))
+    }
+
+    /// Removes an identifier (a shared device id, say): from now on it acts as blocked, as if it
+    /// had been from the start. True when some event carried it.
+    pub fn remove_identifier(&mut self, kind: &str, value: &str) -> Result<bool> {
+        let Data::Events { graph, .. } = &mut self.data else {
+            return Err(EngineError::new(
+                NEEDS_EVENTS,
+                "",
+                "only an engine that ingested the events can remove an identifier",
+            ));
+        };
+        let known = graph.remove_identifier(kind, value);
+        self.store = None;
+        self.resolution = None;
+        Ok(known)
     }
 
     /// Why a profile's identifiers are one person, as JSON; `None` for an unknown id.
