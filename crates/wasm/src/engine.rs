@@ -199,8 +199,9 @@ impl Engine {
     pub fn profile_id_of_message(
         &mut self,
         message_id: &str,
-    ) -> std::result::Result<Option<String>, JsValue> {
-        thrown(self.workspace.profile_id_of_message(message_id))
+    ) -> std::result::Result<JsValue, JsValue> {
+        let id = thrown(self.workspace.profile_id_of_message(message_id))?;
+        Ok(id.map_or(JsValue::NULL, JsValue::from))
     }
 
     /// Deletes a profile (a privacy request): `{profileId, messageIds, identifiers}`, or `null`
