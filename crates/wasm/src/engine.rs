@@ -57,29 +57,31 @@ fn segment_and_now(
 
 /// Columns as an array of names or one comma-separated string.
 pub(crate) fn columns(value: Option<&Value>) -> Result<ColumnSpec> {
-    match value {
-        None | Some(Value::Null) => Ok(ColumnSpec::default()),
-        Some(Value::String(s)) => Ok(ColumnSpec::parse(s)?),
-        Some(Value::Array(items)) => {
-            let mut names = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                names.push(item.as_str().ok_or_else(|| {
-                    EngineError::new(
-                        "wrong_type",
-                        format!("columns[{i}]"),
-                        "a column is a string",
-                    )
-                })?);
+    let spec = || -> Result<ColumnSpec> {
+        match value {
+            None | Some(Value::Null) => Ok(ColumnSpec::default()),
+            Some(Value::String(s)) => Ok(ColumnSpec::parse(s)?),
+            Some(Value::Array(items)) => {
+                let mut names = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    names.push(item.as_str().ok_or_else(|| {
+                        EngineError::new(
+                            "wrong_type",
+                            format!("columns[{i}]"),
+                            "a column is a string",
+                        )
+                    })?);
+                }
+                Ok(ColumnSpec::from_names(names)?)
             }
-            Ok(ColumnSpec::from_names(names)?)
+            Some(_) => Err(EngineError::new(
+                "wrong_type",
+                "columns",
+                "columns are an array of names or a comma-separated string",
+            )),
         }
-        Some(_) => Err(EngineError::new(
-            "wrong_type",
-            "columns",
-            "columns are an array of names or a comma-separated string",
-        )),
-    }
-    .map_err(|e| e.under("options"))
+    };
+    spec().map_err(|e| e.under("options"))
 }
 
 #[wasm_bindgen]
