@@ -238,13 +238,13 @@ impl Workspace {
                     report.duplicates += 1;
                     let kept = &mut events[at as usize];
                     if event.time < kept.time {
-                        *kept = event.clone();
+                        *kept = segment_part(&event);
                         fresh.push(event);
                     }
                 }
                 None => {
                     index.insert(event.message_id.as_str().into(), events.len() as u32);
-                    events.push(event.clone());
+                    events.push(segment_part(&event));
                     fresh.push(event);
                 }
             }
@@ -531,6 +531,27 @@ pub struct SuggestRequest {
 
 fn empty_store() -> Store {
     Store::build(&[], &Resolution::default())
+}
+
+/// What the store and the suggestion summary read of an event: call, name, time, properties.
+/// The identity graph keeps identifiers and traits itself, so the engine does not hold the
+/// rest (contexts are most of a message's bytes).
+fn segment_part(event: &Event) -> Event {
+    Event {
+        message_id: event.message_id.clone(),
+        call: event.call,
+        name: event.name.clone(),
+        user_id: None,
+        anonymous_id: None,
+        previous_id: None,
+        group_id: None,
+        time: event.time,
+        received_at: None,
+        properties: event.properties.clone(),
+        traits: Object::new(),
+        context: Object::new(),
+        integrations: Object::new(),
+    }
 }
 
 fn bare_profile(id: String) -> Profile {
