@@ -9,7 +9,7 @@
 // sides evaluate the same store. Needs `scripts/build.sh npm` (the package in pkg/npm) and a
 // release build of the CLI (`cargo build --release`).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -97,3 +97,4 @@ for (const [name, condition] of Object.entries(SEGMENTS)) {
   const [n, r] = [median(runs), median(native)];
   console.log(`| ${name} | ${count.toLocaleString('en')} | ${n.toFixed(2)} | ${r.toFixed(2)} | ${(n / r).toFixed(2)}x | ${median(whole).toFixed(2)} |`);
 }
+rmSync(work, { recursive: true, force: true });
