@@ -303,7 +303,8 @@ pub(crate) struct EventCondition {
     pub sequence: Option<Sequence>,
 }
 
-const CONDITION_KINDS: [&str; 9] = [
+/// The keys that name a condition's kind (`and`, `event`, `trait`, ...).
+pub const CONDITION_KINDS: [&str; 9] = [
     "and",
     "or",
     "not",
