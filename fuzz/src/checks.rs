@@ -1,0 +1,251 @@
+//! What each fuzz target feeds to which parser, and what must hold whatever the input.
+//!
+//! Shared, as source, by the cargo-fuzz targets (`fuzz/fuzz_targets/*.rs`) and by
+//! `tests/hostile.rs`, which replays the committed corpus and crash inputs on stable Rust without
+//! cargo-fuzz. A broken invariant panics with a message saying which one.
+
+use serde_json::Value;
+use tessera::identity::IdentitySettings;
+use tessera::ingest::{
+    self, codes, decode_body, parse_message, parse_request, read_file_bytes, Outcome, Rejection,
+    RequestError, Route, Source, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES,
+};
+use tessera::{CallType, Event, Timestamp};
+
+/// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and of its corpus folder.
+pub const TARGETS: [&str; 6] = [
+    "request_single",
+    "request_batch",
+    "message",
+    "file_bytes",
+    "gzip_body",
+    "identity_settings",
+];
+
+/// Runs the target called `name` on `data`; `false` when there is no such target.
+pub fn run(name: &str, data: &[u8]) -> bool {
+    match name {
+        "request_single" => request_single(data),
+        "request_batch" => request_batch(data),
+        "message" => message(data),
+        "file_bytes" => file_bytes(data),
+        "gzip_body" => gzip_body(data),
+        "identity_settings" => identity_settings(data),
+        _ => return false,
+    }
+    true
+}
+
+/// A fixed edge receive time: the parsers never read a clock.
+fn edge() -> Source {
+    Source::Edge {
+        received_at: Timestamp(1_772_366_400_000),
+    }
+}
+
+fn sources() -> [Source; 3] {
+    [
+        edge(),
+        Source::File { derive_ids: false },
+        Source::File { derive_ids: true },
+    ]
+}
+
+fn known_code(code: &str) {
+    assert!(codes::ALL.contains(&code), "unknown code {code:?}");
+}
+
+fn check_rejection(r: &Rejection) {
+    known_code(r.code);
+}
+
+fn check_request_error(e: &RequestError) {
+    known_code(e.code);
+    e.errors.iter().for_each(check_rejection);
+}
+
+/// What every accepted event carries, whatever its source.
+fn check_event(event: &Event, source: Source) {
+    assert!(
+        !event.message_id.is_empty(),
+        "accepted event without a messageId"
+    );
+    match source {
+        Source::Edge { received_at } => assert_eq!(event.received_at, Some(received_at)),
+        Source::File { .. } => assert_eq!(event.received_at, None),
+    }
+    let ids = [&event.user_id, &event.anonymous_id];
+    if event.call == CallType::Alias {
+        assert!(event.user_id.is_some() && event.previous_id.is_some());
+    } else {
+        assert!(ids.iter().any(|id| id.is_some()), "accepted without an id");
+    }
+    if event.call == CallType::Track {
+        assert!(event.name.as_deref().is_some_and(|n| !n.is_empty()));
+    }
+}
+
+/// An accepted event written out by `Event::to_json` reads back, from a file, as the same event:
+/// what was acknowledged can always be replayed.
+fn check_replays(event: &Event) {
+    let text = serde_json::to_vec(&event.to_json()).expect("an event serializes");
+    if text.len() > MAX_MESSAGE_BYTES {
+        // Escaping can grow a message past the limit; the replay then rejects it by size.
+        return;
+    }
+    let again = parse_message(&text, 0, Source::File { derive_ids: false })
+        .unwrap_or_else(|r| panic!("an accepted event does not replay: {r}"));
+    let mut want = event.clone();
+    want.received_at = None;
+    assert_eq!(again, want, "an accepted event replays differently");
+}
+
+/// A single-call body, on each of the six routes and from each source.
+pub fn request_single(data: &[u8]) {
+    for call in CallType::ALL {
+        for source in sources() {
+            match parse_request(Route::Single(call), data, source) {
+                Ok(outcome) => {
+                    assert!(data.len() <= MAX_BATCH_BYTES);
+                    assert_eq!(outcome.accepted.len(), 1);
+                    assert!(outcome.rejected.is_empty());
+                    let event = &outcome.accepted[0];
+                    assert_eq!(event.call, call, "the route decides the call type");
+                    check_event(event, source);
+                    check_replays(event);
+                }
+                Err(e) => check_request_error(&e),
+            }
+        }
+    }
+}
+
+/// The number of messages a well-formed batch body holds, read independently of the parser.
+fn batch_len(data: &[u8]) -> usize {
+    let value: Value =
+        serde_json::from_slice(data).expect("a body the parser took is JSON to serde_json too");
+    value["batch"]
+        .as_array()
+        .expect("a body the parser took has a batch array")
+        .len()
+}
+
+fn check_outcome(outcome: &Outcome, source: Source) {
+    outcome.accepted.iter().for_each(|e| check_event(e, source));
+    outcome.rejected.iter().for_each(check_rejection);
+}
+
+/// A batch body: every message is either accepted or rejected, exactly once, in order.
+pub fn request_batch(data: &[u8]) {
+    for source in sources() {
+        match parse_request(Route::Batch, data, source) {
+            Ok(outcome) => {
+                let n = batch_len(data);
+                assert!(n <= MAX_BATCH_MESSAGES);
+                assert_eq!(
+                    outcome.accepted.len() + outcome.rejected.len(),
+                    n,
+                    "accepted + rejected must equal the messages of the batch"
+                );
+                let indexes: Vec<usize> = outcome.rejected.iter().map(|r| r.index).collect();
+                assert!(indexes.windows(2).all(|w| w[0] < w[1]));
+                assert!(indexes.iter().all(|&i| i < n));
+                for r in &outcome.rejected {
+                    assert!(
+                        r.path.starts_with(&format!("batch[{}]", r.index)),
+                        "rejection path {} does not name its message {}",
+                        r.path,
+                        r.index
+                    );
+                }
+                check_outcome(&outcome, source);
+                outcome.accepted.iter().for_each(check_replays);
+            }
+            Err(e) => check_request_error(&e),
+        }
+    }
+}
+
+/// One message with no route (an NDJSON line), from each source.
+pub fn message(data: &[u8]) {
+    for source in sources() {
+        match parse_message(data, 7, source) {
+            Ok(event) => {
+                check_event(&event, source);
+                check_replays(&event);
+            }
+            Err(r) => {
+                check_rejection(&r);
+                assert_eq!(r.index, 7);
+            }
+        }
+    }
+}
+
+/// A whole file (NDJSON, array or batch object).
+pub fn file_bytes(data: &[u8]) {
+    for derive_ids in [false, true] {
+        let source = Source::File { derive_ids };
+        let outcome = read_file_bytes(data, source);
+        check_outcome(&outcome, source);
+        outcome.accepted.iter().for_each(check_replays);
+        let (kept, dropped) = ingest::dedup(outcome.accepted.clone());
+        assert_eq!(kept.len() + dropped, outcome.accepted.len());
+    }
+}
+
+/// A request body as sent, gzip declared or not: decoding is bounded, and what it gives goes on
+/// to the batch parser.
+pub fn gzip_body(data: &[u8]) {
+    for declared in [true, false] {
+        match decode_body(data, declared) {
+            Ok(body) => {
+                assert!(
+                    body.len() <= MAX_BATCH_BYTES,
+                    "decode_body gave {} bytes",
+                    body.len()
+                );
+                if let Ok(outcome) = parse_request(Route::Batch, &body, edge()) {
+                    check_outcome(&outcome, edge());
+                }
+            }
+            Err(e) => {
+                assert!(
+                    e.code == codes::INVALID_GZIP || e.code == codes::BODY_TOO_LARGE,
+                    "decode_body said {}",
+                    e.code
+                );
+            }
+        }
+    }
+}
+
+/// The codes `IdentitySettings::from_json` documents.
+const SETTINGS_CODES: [&str; 8] = [
+    "invalid_json",
+    "not_an_object",
+    "unknown_field",
+    "invalid_priorities",
+    "invalid_type_name",
+    "duplicate_priority",
+    "invalid_limits",
+    "invalid_limit",
+];
+
+/// Identity settings JSON: what is accepted is usable (limits ≥ 1, priorities distinct names).
+pub fn identity_settings(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match IdentitySettings::from_json(text) {
+        Ok(settings) => {
+            assert!(settings.limits.values().all(|&n| n >= 1));
+            assert!(settings.limits.keys().all(|k| !k.trim().is_empty()));
+            for (i, p) in settings.priorities.iter().enumerate() {
+                assert!(!p.trim().is_empty());
+                assert!(!settings.priorities[..i].contains(p), "{p} listed twice");
+            }
+        }
+        Err(e) => assert!(SETTINGS_CODES.contains(&e.code), "unknown code {}", e.code),
+    }
+}
