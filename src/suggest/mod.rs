@@ -30,6 +30,7 @@
 mod candidates;
 mod lifecycle;
 mod stats;
+mod store;
 mod summary;
 
 use rustc_hash::FxHashMap;

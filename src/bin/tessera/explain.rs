@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tessera::identity::IdentityGraph;
 
-use crate::profiles::{load_events, load_settings};
+use crate::input::{load_events, load_settings};
 use crate::CliResult;
 
 /// Output shape of `tessera explain`.

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use tessera::activation::csv::{ColumnSpec, CsvExport};
 use tessera::activation::meta::{MetaBatches, MetaSchema};
-use tessera::identity::Profile;
+use tessera::identity::{IdentitySettings, Profile};
+use tessera::segment::{SavedSegments, Segment};
 use tessera::Timestamp;
 
+use crate::input;
 use crate::CliResult;
 
 /// Arguments of `tessera export`.
@@ -71,7 +73,7 @@ pub fn run(args: Args) -> CliResult {
             output,
         } => {
             let columns = ColumnSpec::parse(&columns)?;
-            let now = parse_now(now.as_deref())?;
+            let now = input::parse_now(now.as_deref())?;
             let audience = audience(&file, &segment, now)?;
             let rows = match &output {
                 Some(path) => {
@@ -91,7 +93,7 @@ pub fn run(args: Args) -> CliResult {
             session_id,
         } => {
             let schema = MetaSchema::parse(&schema)?;
-            let now = parse_now(now.as_deref())?;
+            let now = input::parse_now(now.as_deref())?;
             let audience = audience(&file, &segment, now)?;
             fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
             let session_id = session_id.unwrap_or_else(|| default_session(&audience.id, now));
@@ -116,30 +118,20 @@ struct Audience {
     members: Vec<Profile>,
 }
 
-fn audience(
-    file: &Path,
-    segment: &Path,
-    now: Timestamp,
-) -> Result<Audience, Box<dyn std::error::Error>> {
-    let _ = (file, segment, now);
-    Err(
-        "`tessera export` needs event ingestion, identity resolution and segment evaluation \
-         (crate::ingest, crate::identity::resolve, crate::segment), which are not on main yet; \
-         the CSV and Meta writers are ready (tessera::activation)"
-            .into(),
-    )
-}
-
-fn parse_now(text: Option<&str>) -> Result<Timestamp, String> {
-    match text {
-        Some(t) => Timestamp::parse(t).map_err(|e| format!("--now {t:?}: {e}")),
-        None => {
-            let since_epoch = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|e| e.to_string())?;
-            Ok(Timestamp(since_epoch.as_millis() as i64))
-        }
-    }
+fn audience(file: &Path, segment: &Path, now: Timestamp) -> Result<Audience, input::Error> {
+    let document = input::read_segment_document(segment)?;
+    let segment = Segment::parse(&document, &SavedSegments::new())?;
+    let workspace = input::load_workspace(file, &IdentitySettings::default())?;
+    let evaluation = workspace.store.evaluate(&segment, now);
+    let members = evaluation
+        .ids(&workspace.store)
+        .into_iter()
+        .filter_map(|id| workspace.resolution.profile(id).cloned())
+        .collect();
+    Ok(Audience {
+        id: segment.id.clone().unwrap_or_else(|| "audience".to_owned()),
+        members,
+    })
 }
 
 fn write_csv(

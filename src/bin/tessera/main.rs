@@ -8,6 +8,7 @@ mod eval;
 mod explain;
 mod export;
 mod gen;
+mod input;
 mod profiles;
 mod snapshot;
 mod suggest;

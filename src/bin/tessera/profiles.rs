@@ -1,14 +1,13 @@
 //! `tessera profiles`: resolve identities in an events file and print every profile.
 
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
-use tessera::identity::{resolve, IdentitySettings};
-use tessera::ingest::{self, Source};
-use tessera::Event;
+use tessera::identity::resolve;
 
+use crate::input::{load_events, load_settings};
 use crate::CliResult;
 
 /// Output shape of `tessera profiles`.
@@ -34,49 +33,6 @@ pub struct Args {
     format: Format,
 }
 
-/// Events read from a file, and how many lines were rejected.
-pub(crate) struct Loaded {
-    pub(crate) events: Vec<Event>,
-    pub(crate) rejected: usize,
-}
-
-/// Reads NDJSON events, reporting rejected lines (with their codes) on stderr.
-pub(crate) fn load_events(path: &Path) -> Result<Loaded, Box<dyn std::error::Error>> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut events = Vec::new();
-    let mut rejected = 0;
-    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match ingest::parse_message(&line, i + 1, Source::File { derive_ids: false }) {
-            Ok(event) => events.push(event),
-            Err(r) => {
-                if rejected < 5 {
-                    eprintln!("line {}: {} at {}: {}", i + 1, r.code, r.path, r.message);
-                }
-                rejected += 1;
-            }
-        }
-    }
-    if rejected > 0 {
-        eprintln!("{rejected} line(s) rejected and skipped");
-    }
-    Ok(Loaded { events, rejected })
-}
-
-/// Reads `--settings`, or the defaults.
-pub(crate) fn load_settings(
-    path: Option<&Path>,
-) -> Result<IdentitySettings, Box<dyn std::error::Error>> {
-    let Some(path) = path else {
-        return Ok(IdentitySettings::default());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(IdentitySettings::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?)
-}
-
 pub fn run(args: Args) -> CliResult {
     let settings = load_settings(args.settings.as_deref())?;
     let loaded = load_events(&args.file)?;
@@ -90,6 +46,7 @@ pub fn run(args: Args) -> CliResult {
                 "unresolved": resolution.unresolved(),
                 "events": loaded.events.len(),
                 "rejected": loaded.rejected,
+                "duplicates": loaded.duplicates,
             });
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;

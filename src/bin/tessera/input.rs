@@ -1,0 +1,150 @@
+//! Reading the CLI's inputs: event files, settings, segment documents and `--now`. Every
+//! subcommand loads its input here, so they all read files the same way.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use tessera::identity::{self, IdentitySettings, Resolution};
+use tessera::ingest::{self, Source};
+use tessera::segment::{SavedSegments, Store};
+use tessera::{Event, Timestamp};
+
+/// A boxed error, as the subcommands return them.
+pub type Error = Box<dyn std::error::Error>;
+
+/// The bytes of a file, or of stdin for `-`.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+/// Events read from a file (NDJSON, a batch object or an array), deduplicated by `messageId`.
+pub struct Loaded {
+    /// Accepted events, one per `messageId`, in canonical order.
+    pub events: Vec<Event>,
+    /// How many messages were rejected.
+    pub rejected: usize,
+    /// How many re-deliveries were dropped.
+    pub duplicates: usize,
+}
+
+/// Reads events in file mode, reporting the first rejections (with their codes) on stderr.
+pub fn load_events(path: &Path) -> Result<Loaded, Error> {
+    events_from_bytes(&read_bytes(path)?)
+}
+
+/// Like [`load_events`], from bytes already read.
+pub fn events_from_bytes(bytes: &[u8]) -> Result<Loaded, Error> {
+    let outcome = ingest::read_file_bytes(bytes, Source::File { derive_ids: false });
+    for r in outcome.rejected.iter().take(5) {
+        eprintln!("line {}: {} at {}: {}", r.index, r.code, r.path, r.message);
+    }
+    let rejected = outcome.rejected.len();
+    if rejected > 0 {
+        eprintln!("{rejected} message(s) rejected and skipped (see `tessera validate`)");
+    }
+    let (events, duplicates) = ingest::dedup(outcome.accepted);
+    Ok(Loaded {
+        events,
+        rejected,
+        duplicates,
+    })
+}
+
+/// Events, their resolved profiles and the segment store built from them.
+pub struct Workspace {
+    /// The deduplicated events.
+    pub events: Vec<Event>,
+    /// Identity resolution over them.
+    pub resolution: Resolution,
+    /// The columnar store segments are evaluated on.
+    pub store: Store,
+}
+
+/// Loads an events file and resolves it into profiles and a store.
+pub fn load_workspace(path: &Path, settings: &IdentitySettings) -> Result<Workspace, Error> {
+    let loaded = load_events(path)?;
+    let resolution = identity::resolve(&loaded.events, settings);
+    let store = Store::build(&loaded.events, &resolution);
+    Ok(Workspace {
+        events: loaded.events,
+        resolution,
+        store,
+    })
+}
+
+/// Reads `--settings`, or the defaults.
+pub fn load_settings(path: Option<&Path>) -> Result<IdentitySettings, Error> {
+    let Some(path) = path else {
+        return Ok(IdentitySettings::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(IdentitySettings::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+}
+
+/// `--now` as given (RFC 3339), or the current time.
+pub fn parse_now(text: Option<&str>) -> Result<Timestamp, Error> {
+    match text {
+        Some(t) => {
+            Timestamp::parse(t).map_err(|_| format!("--now `{t}` is not an RFC 3339 time").into())
+        }
+        None => {
+            let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+            Ok(Timestamp(i64::try_from(since.as_millis())?))
+        }
+    }
+}
+
+/// A JSON file.
+pub fn read_json(path: &Path) -> Result<Value, Error> {
+    let text = read_bytes(path)?;
+    serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()).into())
+}
+
+/// A segment document from a file; a bare condition is wrapped into one.
+pub fn read_segment_document(path: &Path) -> Result<Value, Error> {
+    const KINDS: [&str; 9] = [
+        "and",
+        "or",
+        "not",
+        "trait",
+        "event",
+        "first_seen",
+        "last_seen",
+        "in_segment",
+        "has_identifier",
+    ];
+    let value = read_json(path)?;
+    Ok(match &value {
+        Value::Object(m)
+            if !m.contains_key("condition") && KINDS.iter().any(|k| m.contains_key(*k)) =>
+        {
+            json!({ "condition": value })
+        }
+        _ => value,
+    })
+}
+
+/// Saved segments for `in_segment`: an object id → document, or an array of documents with `id`.
+pub fn read_saved_segments(path: Option<&Path>) -> Result<SavedSegments, Error> {
+    let Some(path) = path else {
+        return Ok(SavedSegments::new());
+    };
+    match read_json(path)? {
+        Value::Object(m) => Ok(m.into_iter().collect()),
+        Value::Array(docs) => docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, doc)| match doc.get("id").and_then(Value::as_str) {
+                Some(id) => Ok((id.to_string(), doc.clone())),
+                None => Err(format!("saved segment [{i}] has no string `id`").into()),
+            })
+            .collect(),
+        _ => Err("saved segments must be an object or an array".into()),
+    }
+}

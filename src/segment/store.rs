@@ -1,0 +1,627 @@
+//! The columnar, profile-ordered event store that segments are evaluated over.
+//!
+//! Rows are events: each profile's events are contiguous and in canonical order (time, then
+//! `messageId`), so a profile is a row range. Per event the store keeps an `i64` time; event
+//! names live in per-(call, name) posting lists and property values in per-path columns, both
+//! delta/varint encoded byte streams, which keeps the resident size near a dozen bytes per event
+//! plus a few per property value. Traits are columns too, with profiles as rows.
+
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
+
+use crate::event::{CallType, Event};
+use crate::identity::{Profile, Resolution};
+
+/// Appends `x` as a LEB128 varint.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
+}
+
+/// Reads a LEB128 varint at `*pos`; `None` when the bytes end early or it overflows 64 bits.
+#[inline(always)]
+pub(crate) fn get_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
+    // Most gaps, ids and small numbers take one byte.
+    let first = *data.get(*pos)?;
+    if first < 0x80 {
+        *pos += 1;
+        return Some(u64::from(first));
+    }
+    let mut x = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *data.get(*pos)?;
+        *pos += 1;
+        if shift == 63 && b > 1 {
+            return None;
+        }
+        x |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(x);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+const TAG_STR: u64 = 0;
+const TAG_UINT: u64 = 1;
+const TAG_NEG_INT: u64 = 2;
+const TAG_F64: u64 = 3;
+const TAG_BOOL: u64 = 4;
+const TAG_ARRAY: u64 = 5;
+const TAG_OBJECT: u64 = 6;
+/// Integers up to 2^53 are exact doubles, so they may be stored as varints without loss.
+const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+/// A stored value: strings and arrays as indexes into their column's tables.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Encoded {
+    Str(u32),
+    Num(f64),
+    Bool(bool),
+    Array(u32),
+    Object,
+}
+
+fn encode(out: &mut Vec<u8>, v: Encoded) {
+    match v {
+        Encoded::Str(id) => put_varint(out, (u64::from(id) << 3) | TAG_STR),
+        Encoded::Num(n) => {
+            if n.fract() == 0.0 && n.abs() < EXACT_INT && !(n == 0.0 && n.is_sign_negative()) {
+                if n >= 0.0 {
+                    put_varint(out, ((n as u64) << 3) | TAG_UINT);
+                } else {
+                    put_varint(out, (((-n) as u64 - 1) << 3) | TAG_NEG_INT);
+                }
+            } else {
+                put_varint(out, TAG_F64);
+                out.extend_from_slice(&n.to_bits().to_le_bytes());
+            }
+        }
+        Encoded::Bool(b) => put_varint(out, (u64::from(b) << 3) | TAG_BOOL),
+        Encoded::Array(i) => put_varint(out, (u64::from(i) << 3) | TAG_ARRAY),
+        Encoded::Object => put_varint(out, TAG_OBJECT),
+    }
+}
+
+#[inline(always)]
+pub(crate) fn decode(data: &[u8], pos: &mut usize) -> Option<Encoded> {
+    let x = get_varint(data, pos)?;
+    let payload = x >> 3;
+    Some(match x & 7 {
+        TAG_STR => Encoded::Str(u32::try_from(payload).ok()?),
+        TAG_UINT => Encoded::Num(payload as f64),
+        TAG_NEG_INT => Encoded::Num(-(payload as f64) - 1.0),
+        TAG_F64 => {
+            let bytes = data.get(*pos..*pos + 8)?;
+            *pos += 8;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(bytes);
+            Encoded::Num(f64::from_bits(u64::from_le_bytes(b)))
+        }
+        TAG_BOOL if payload <= 1 => Encoded::Bool(payload == 1),
+        TAG_ARRAY => Encoded::Array(u32::try_from(payload).ok()?),
+        TAG_OBJECT if payload == 0 => Encoded::Object,
+        _ => return None,
+    })
+}
+
+/// Distinct strings of a column, stored end to end in one buffer (one allocation, no per-string
+/// header), numbered in order of first appearance.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Dictionary {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Dictionary {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or(""))
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
+    }
+}
+
+/// The values found at one path, for the rows that have one (null counts as missing).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Column {
+    pub path: String,
+    /// How many rows have a value.
+    pub entries: u32,
+    /// Per entry: varint row gap (row − previous row − 1), then the encoded value.
+    pub data: Vec<u8>,
+    /// The column's string dictionary.
+    pub strings: Dictionary,
+    /// Start of each array in `array_data`, plus the end.
+    pub array_offsets: Vec<u32>,
+    /// Array elements, encoded; nested arrays and objects are stored as objects.
+    pub array_data: Vec<u8>,
+}
+
+impl Column {
+    /// Iterates `(row, value)` in row order; stops early on malformed data.
+    pub(crate) fn cursor(&self) -> Cursor<'_> {
+        Cursor {
+            data: &self.data,
+            pos: 0,
+            next_row: 0,
+        }
+    }
+
+    /// The elements of array `i`; `None` when the index or the bytes are bad.
+    pub(crate) fn array(&self, i: u32) -> Option<Vec<Encoded>> {
+        let i = i as usize;
+        let start = *self.array_offsets.get(i)? as usize;
+        let end = *self.array_offsets.get(i + 1)? as usize;
+        let bytes = self.array_data.get(start..end)?;
+        let mut pos = 0;
+        let mut out = Vec::new();
+        while pos < bytes.len() {
+            out.push(decode(bytes, &mut pos)?);
+        }
+        Some(out)
+    }
+}
+
+/// Reads a column's entries in row order.
+pub(crate) struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+    next_row: u64,
+}
+
+impl Iterator for Cursor<'_> {
+    type Item = (u32, Encoded);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u32, Encoded)> {
+        if self.pos >= self.data.len() {
+            return None;
+        }
+        let gap = get_varint(self.data, &mut self.pos)?;
+        let row = self.next_row.checked_add(gap)?;
+        let value = decode(self.data, &mut self.pos)?;
+        self.next_row = row + 1;
+        Some((u32::try_from(row).ok()?, value))
+    }
+}
+
+#[derive(Default)]
+struct ColumnBuilder {
+    column: Column,
+    next_row: u64,
+    string_ids: FxHashMap<Box<str>, u32>,
+}
+
+impl ColumnBuilder {
+    fn string(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.string_ids.get(s) {
+            return id;
+        }
+        let id = self.column.strings.len() as u32;
+        self.column.strings.push(s);
+        self.string_ids.insert(s.into(), id);
+        id
+    }
+
+    fn scalar(&mut self, v: &Value) -> Encoded {
+        match v {
+            Value::String(s) => Encoded::Str(self.string(s)),
+            Value::Number(n) => Encoded::Num(n.as_f64().unwrap_or(f64::NAN)),
+            Value::Bool(b) => Encoded::Bool(*b),
+            _ => Encoded::Object,
+        }
+    }
+
+    fn push(&mut self, row: u32, v: &Value) {
+        let encoded = match v {
+            Value::Array(items) => {
+                if self.column.array_offsets.is_empty() {
+                    self.column.array_offsets.push(0);
+                }
+                for item in items {
+                    let e = self.scalar(item);
+                    encode(&mut self.column.array_data, e);
+                }
+                self.column
+                    .array_offsets
+                    .push(self.column.array_data.len() as u32);
+                Encoded::Array(self.column.array_offsets.len() as u32 - 2)
+            }
+            other => self.scalar(other),
+        };
+        put_varint(&mut self.column.data, u64::from(row) - self.next_row);
+        encode(&mut self.column.data, encoded);
+        self.next_row = u64::from(row) + 1;
+        self.column.entries += 1;
+    }
+}
+
+/// Every column of a row kind (event properties or profile traits), found by dot path.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Columns {
+    pub columns: Vec<Column>,
+    index: FxHashMap<String, usize>,
+}
+
+impl Columns {
+    pub(crate) fn new(mut columns: Vec<Column>) -> Columns {
+        columns.sort_by(|a, b| a.path.cmp(&b.path));
+        let index = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.path.clone(), i))
+            .collect();
+        Columns { columns, index }
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Option<&Column> {
+        self.index.get(path).map(|&i| &self.columns[i])
+    }
+}
+
+#[derive(Default)]
+struct ColumnsBuilder {
+    builders: Vec<ColumnBuilder>,
+    index: FxHashMap<String, usize>,
+    path: String,
+}
+
+impl ColumnsBuilder {
+    /// Adds every value reachable by a dot path. Keys holding a `.` can never be reached by a
+    /// path (paths split on `.`), so they are left out rather than made ambiguous.
+    fn add(&mut self, row: u32, object: &Map<String, Value>) {
+        for (key, value) in object {
+            if key.contains('.') || value.is_null() {
+                continue;
+            }
+            let len = self.path.len();
+            if len > 0 {
+                self.path.push('.');
+            }
+            self.path.push_str(key);
+            let i = match self.index.get(self.path.as_str()) {
+                Some(&i) => i,
+                None => {
+                    self.builders.push(ColumnBuilder {
+                        column: Column {
+                            path: self.path.clone(),
+                            ..Column::default()
+                        },
+                        ..ColumnBuilder::default()
+                    });
+                    self.index
+                        .insert(self.path.clone(), self.builders.len() - 1);
+                    self.builders.len() - 1
+                }
+            };
+            self.builders[i].push(row, value);
+            if let Value::Object(inner) = value {
+                self.add(row, inner);
+            }
+            self.path.truncate(len);
+        }
+    }
+
+    fn finish(self) -> Columns {
+        let columns = self.builders.into_iter().map(|b| {
+            let mut c = b.column;
+            c.data.shrink_to_fit();
+            c.array_data.shrink_to_fit();
+            c
+        });
+        Columns::new(columns.collect())
+    }
+}
+
+/// The events of one (call type, name) pair: their rows (ascending) and times, side by side.
+/// Plain arrays rather than varints: window tests over them are the hottest loop of evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Kind {
+    pub call: CallType,
+    pub name: Option<String>,
+    pub rows: Vec<u32>,
+    pub times: Vec<i64>,
+}
+
+pub(crate) fn zigzag(x: i64) -> u64 {
+    ((x << 1) ^ (x >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(x: u64) -> i64 {
+    ((x >> 1) as i64) ^ -((x & 1) as i64)
+}
+
+/// The profiles that hold at least one identifier of a type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct IdentifierType {
+    pub name: String,
+    /// Profile indexes, ascending.
+    pub profiles: Vec<u32>,
+}
+
+/// The in-memory, columnar store that segments are evaluated over.
+///
+/// ```
+/// use tessera::segment::Store;
+/// let store = Store::build(&[], &Default::default());
+/// assert_eq!((store.event_count(), store.profile_count()), (0, 0));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Store {
+    pub(crate) times: Vec<i64>,
+    /// Row range of profile `p`: `profile_offsets[p]..profile_offsets[p + 1]`.
+    pub(crate) profile_offsets: Vec<u32>,
+    pub(crate) profile_ids: Vec<String>,
+    pub(crate) kinds: Vec<Kind>,
+    pub(crate) properties: Columns,
+    pub(crate) traits: Columns,
+    pub(crate) identifiers: Vec<IdentifierType>,
+}
+
+/// Resident bytes of a store, by part (vector capacities, string heap bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Events held.
+    pub events: usize,
+    /// Profiles held.
+    pub profiles: usize,
+    /// Per-event data: times, posting lists, property value streams.
+    pub event_bytes: usize,
+    /// Dictionaries: property strings and arrays, event names, paths.
+    pub dictionary_bytes: usize,
+    /// Per-profile data: ids, row ranges, traits, identifier types.
+    pub profile_bytes: usize,
+}
+
+impl MemoryUsage {
+    /// Per-event bytes divided by the number of events.
+    pub fn bytes_per_event(&self) -> f64 {
+        self.event_bytes as f64 / self.events.max(1) as f64
+    }
+}
+
+impl Store {
+    /// Builds the store from events and their resolution; events of no profile are left out.
+    pub fn build(events: &[Event], resolution: &Resolution) -> Store {
+        let count = resolution.profiles.len();
+        let mut per_profile: Vec<Vec<&Event>> = vec![Vec::new(); count];
+        for (event, profile) in events.iter().zip(&resolution.event_profile) {
+            if let Some(list) = profile.and_then(|p| per_profile.get_mut(p as usize)) {
+                list.push(event);
+            }
+        }
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_by(|&a, &b| resolution.profiles[a].id.cmp(&resolution.profiles[b].id));
+        let mut builder = StoreBuilder::new();
+        for p in order {
+            builder.add_profile(&resolution.profiles[p], std::mem::take(&mut per_profile[p]));
+        }
+        builder.finish()
+    }
+
+    /// Number of events held.
+    pub fn event_count(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Number of profiles held.
+    pub fn profile_count(&self) -> usize {
+        self.profile_ids.len()
+    }
+
+    /// The id of profile `index` (indexes follow profile id order).
+    pub fn profile_id(&self, index: u32) -> Option<&str> {
+        self.profile_ids.get(index as usize).map(String::as_str)
+    }
+
+    /// Row range of profile `p`.
+    #[inline]
+    pub(crate) fn rows(&self, p: usize) -> (usize, usize) {
+        (
+            self.profile_offsets[p] as usize,
+            self.profile_offsets[p + 1] as usize,
+        )
+    }
+
+    /// Resident memory, measured from the store's own vectors.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        let columns = |c: &Columns| -> (usize, usize) {
+            let mut data = 0;
+            let mut dict = 0;
+            for col in &c.columns {
+                data += col.data.capacity();
+                dict += col.path.capacity()
+                    + col.array_data.capacity()
+                    + col.array_offsets.capacity() * 4
+                    + col.strings.bytes();
+            }
+            (data, dict)
+        };
+        let (prop_data, prop_dict) = columns(&self.properties);
+        let (trait_data, trait_dict) = columns(&self.traits);
+        let postings: usize = self
+            .kinds
+            .iter()
+            .map(|k| k.rows.capacity() * 4 + k.times.capacity() * 8)
+            .sum();
+        let names: usize = self
+            .kinds
+            .iter()
+            .map(|k| k.name.as_ref().map_or(0, String::capacity) + std::mem::size_of::<Kind>())
+            .sum();
+        MemoryUsage {
+            events: self.times.len(),
+            profiles: self.profile_ids.len(),
+            event_bytes: self.times.capacity() * 8 + postings + prop_data,
+            dictionary_bytes: prop_dict + names,
+            profile_bytes: self.profile_offsets.capacity() * 4
+                + self
+                    .profile_ids
+                    .iter()
+                    .map(|s| s.capacity() + std::mem::size_of::<String>())
+                    .sum::<usize>()
+                + trait_data
+                + trait_dict
+                + self
+                    .identifiers
+                    .iter()
+                    .map(|t| t.name.capacity() + t.profiles.capacity() * 4)
+                    .sum::<usize>(),
+        }
+    }
+}
+
+/// Builds a [`Store`] one profile at a time, so that large data sets never need every
+/// [`Event`] in memory at once.
+pub struct StoreBuilder {
+    times: Vec<i64>,
+    profile_offsets: Vec<u32>,
+    profile_ids: Vec<String>,
+    kinds: Vec<Kind>,
+    kind_index: [FxHashMap<String, usize>; 6],
+    unnamed: [Option<usize>; 6],
+    properties: ColumnsBuilder,
+    traits: ColumnsBuilder,
+    identifiers: FxHashMap<String, Vec<u32>>,
+}
+
+impl Default for StoreBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StoreBuilder {
+    /// An empty builder.
+    pub fn new() -> StoreBuilder {
+        StoreBuilder {
+            times: Vec::new(),
+            profile_offsets: vec![0],
+            profile_ids: Vec::new(),
+            kinds: Vec::new(),
+            kind_index: Default::default(),
+            unnamed: [None; 6],
+            properties: ColumnsBuilder::default(),
+            traits: ColumnsBuilder::default(),
+            identifiers: FxHashMap::default(),
+        }
+    }
+
+    /// Adds a profile with its events (any order: they are put in canonical order here).
+    /// Profiles must come in ascending id order; a profile that does not is skipped and the
+    /// call returns `false`, so that member lists stay sorted by id.
+    pub fn add_profile<'e>(
+        &mut self,
+        profile: &Profile,
+        events: impl IntoIterator<Item = &'e Event>,
+    ) -> bool {
+        if self
+            .profile_ids
+            .last()
+            .is_some_and(|last| last.as_str() >= profile.id.as_str())
+        {
+            return false;
+        }
+        let p = self.profile_ids.len() as u32;
+        self.profile_ids.push(profile.id.clone());
+        self.traits.add(p, &profile.traits);
+        for (kind, values) in &profile.identifiers {
+            if !values.is_empty() {
+                self.identifiers.entry(kind.clone()).or_default().push(p);
+            }
+        }
+        let mut events: Vec<&Event> = events.into_iter().collect();
+        events.sort_by(|a, b| (a.time, &a.message_id).cmp(&(b.time, &b.message_id)));
+        for event in events {
+            let row = self.times.len() as u32;
+            self.times.push(event.time.0);
+            let k = self.kind(event.call, event.name.as_deref());
+            let kind = &mut self.kinds[k];
+            kind.rows.push(row);
+            kind.times.push(event.time.0);
+            self.properties.add(row, &event.properties);
+        }
+        self.profile_offsets.push(self.times.len() as u32);
+        true
+    }
+
+    fn kind(&mut self, call: CallType, name: Option<&str>) -> usize {
+        let c = call as usize;
+        let found = match name {
+            Some(n) => self.kind_index[c].get(n).copied(),
+            None => self.unnamed[c],
+        };
+        if let Some(k) = found {
+            return k;
+        }
+        let k = self.kinds.len();
+        self.kinds.push(Kind {
+            call,
+            name: name.map(str::to_string),
+            rows: Vec::new(),
+            times: Vec::new(),
+        });
+        match name {
+            Some(n) => {
+                self.kind_index[c].insert(n.to_string(), k);
+            }
+            None => self.unnamed[c] = Some(k),
+        }
+        k
+    }
+
+    /// The finished store.
+    pub fn finish(self) -> Store {
+        let mut kinds = self.kinds;
+        for kind in &mut kinds {
+            kind.rows.shrink_to_fit();
+            kind.times.shrink_to_fit();
+        }
+        kinds.sort_by(|a, b| (a.call, &a.name).cmp(&(b.call, &b.name)));
+        let mut identifiers: Vec<IdentifierType> = self
+            .identifiers
+            .into_iter()
+            .map(|(name, profiles)| IdentifierType { name, profiles })
+            .collect();
+        identifiers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut times = self.times;
+        times.shrink_to_fit();
+        Store {
+            times,
+            profile_offsets: self.profile_offsets,
+            profile_ids: self.profile_ids,
+            kinds,
+            properties: self.properties.finish(),
+            traits: self.traits.finish(),
+            identifiers,
+        }
+    }
+}
