@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tessera::ingest::{decode_body, parse_request, Outcome, RequestError, Route, Source};
+use tessera::segment::{SavedSegments, Segment, MAX_CONDITION_DEPTH};
 use tessera::{Event, Timestamp};
 
 #[allow(dead_code)]
@@ -73,7 +74,15 @@ fn received_at() -> Timestamp {
     Timestamp::parse("2026-03-01T12:00:00Z").unwrap()
 }
 
-/// The core's answer to a case, as the edge computes it: decode, then parse on the route.
+/// A segment document's answer: valid, or a code and a path.
+fn segment_answer(body: &[u8]) -> Result<(), (&'static str, String)> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| ("invalid_json", String::new()))?;
+    Segment::parse(&doc, &SavedSegments::new())
+        .map(drop)
+        .map_err(|e| (e.code, e.path))
+}
+
+/// The core's answer to a request case, as the edge computes it: decode, then parse on the route.
 fn answer(case: &Value) -> Result<Outcome, RequestError> {
     let route = case["route"].as_str().expect("route");
     let route = Route::from_path(route).unwrap_or_else(|| panic!("route {route}"));
@@ -106,6 +115,18 @@ fn event_matches(event: &Event, outcome: &Outcome, want: &Value) -> Result<(), S
         }
     }
     Ok(())
+}
+
+fn check_segment(case: &Value, got: &Result<(), (&str, String)>) -> Result<(), String> {
+    let expect = &case["expect"];
+    match (expect.get("request_error"), got) {
+        (None, Ok(())) if expect["valid"] == true => Ok(()),
+        (Some(code), Err((got, path))) if code == got => match expect.get("path") {
+            Some(want) if want != path => Err(format!("want path {want}, got {path}")),
+            _ => Ok(()),
+        },
+        _ => Err(format!("want {expect}, got {got:?}")),
+    }
 }
 
 fn check(case: &Value, got: &Result<Outcome, RequestError>) -> Result<(), String> {
@@ -172,9 +193,17 @@ fn catalogue_cases_get_their_listed_answer_in_bounded_time() {
     for case in catalogue() {
         let name = case["name"].as_str().expect("name").to_owned();
         let start = Instant::now();
-        let got = answer(&case);
-        let took = start.elapsed();
-        if let Err(why) = check(&case, &got) {
+        let verdict = if case["route"] == "segment" {
+            let body = body_of(&case);
+            let start = Instant::now();
+            let got = segment_answer(&body);
+            (check_segment(&case, &got), start.elapsed())
+        } else {
+            let got = answer(&case);
+            (check(&case, &got), start.elapsed())
+        };
+        let took = verdict.1;
+        if let Err(why) = verdict.0 {
             failures.push(format!("{name}: {why}"));
         }
         // Generous bounds, only on the cases that could hang (nesting, bombs, huge objects):
@@ -242,6 +271,7 @@ fn catalogue_bodies_keep_the_fuzz_invariants() {
         let body = body_of(&case);
         let target = match case["route"].as_str() {
             Some("/v1/batch") => "request_batch",
+            Some("segment") => "segment_definition",
             _ => "request_single",
         };
         checks::run(target, &body);
@@ -312,4 +342,46 @@ fn fuzz_corpus_replays_without_panic() {
 #[test]
 fn fuzz_crashes_stay_fixed() {
     replay(&Path::new(ROOT).join("tests/fixtures/hostile/crashes"));
+}
+
+fn nest_not(depth: usize, inner: Value) -> Value {
+    (0..depth).fold(inner, |c, _| {
+        Value::Object(serde_json::Map::from_iter([("not".to_owned(), c)]))
+    })
+}
+
+fn document(condition: Value) -> Value {
+    Value::Object(serde_json::Map::from_iter([(
+        "condition".to_owned(),
+        condition,
+    )]))
+}
+
+/// JSON text stops at 128 levels, but a document built in memory (by an adapter converting a JS
+/// object, say) has no such limit: parsing must refuse it before recursion overflows the stack.
+#[test]
+fn segment_documents_built_in_memory_cannot_overflow_the_stack() {
+    let leaf = serde_json::json!({"trait": "plan", "op": "exists"});
+    let ok = document(nest_not(MAX_CONDITION_DEPTH - 1, leaf.clone()));
+    assert!(Segment::parse(&ok, &SavedSegments::new()).is_ok());
+    let deep = document(nest_not(10_000, leaf));
+    let err = Segment::parse(&deep, &SavedSegments::new()).unwrap_err();
+    assert_eq!(err.code, "too_deep");
+    // serde_json drops a value recursively too: this one is left to the process exit.
+    std::mem::forget(deep);
+
+    // A chain of saved segments, each in the next: as deep, through `in_segment`.
+    let mut saved = SavedSegments::new();
+    for i in 0..1_000 {
+        saved.insert(
+            format!("s{i}"),
+            serde_json::json!({"id": format!("s{i}"), "condition": {"in_segment": format!("s{}", i + 1)}}),
+        );
+    }
+    saved.insert(
+        "s1000".into(),
+        serde_json::json!({"condition": {"trait": "plan", "op": "exists"}}),
+    );
+    let chain = serde_json::json!({"condition": {"in_segment": "s0"}});
+    assert_eq!(Segment::parse(&chain, &saved).unwrap_err().code, "too_deep");
 }

@@ -20,7 +20,7 @@ mod snapshot;
 mod store;
 mod value;
 
-pub use definition::{DefinitionError, SavedSegments, Segment};
+pub use definition::{DefinitionError, SavedSegments, Segment, MAX_CONDITION_DEPTH};
 pub use eval::Evaluation;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use store::{MemoryUsage, Store, StoreBuilder};
