@@ -207,9 +207,13 @@ impl Duration {
     /// use tessera::time::Duration;
     /// assert_eq!(Duration::parse("2d").unwrap().millis, 172_800_000);
     /// assert!(Duration::parse("-1d").is_err() && Duration::parse("1y").is_err());
+    /// assert!(Duration::parse("3В").is_err() && Duration::parse("é").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Duration, TimeError> {
-        let (num, unit) = text.split_at(text.len().saturating_sub(1));
+        // Split before the last character, not the last byte: a multi-byte unit (`3В`) is
+        // refused like any unknown one.
+        let unit_at = text.char_indices().last().map_or(0, |(i, _)| i);
+        let (num, unit) = text.split_at(unit_at);
         if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) {
             return Err(TimeError);
         }
