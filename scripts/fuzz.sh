@@ -52,8 +52,9 @@ for target in $targets; do
     for artifact in artifacts/"$target"/{crash,oom,timeout,leak,slow-unit}-*; do
         dest="$root/tests/fixtures/hostile/crashes/$target"
         mkdir -p "$dest"
-        cp "$artifact" "$dest/"
-        echo "   kept $(basename "$artifact") as a regression input in tests/fixtures/hostile/crashes/$target/"
+        # Moved, not copied: a later run must not report an old finding again.
+        mv "$artifact" "$dest/"
+        echo "   moved $(basename "$artifact") as a regression input in tests/fixtures/hostile/crashes/$target/"
     done
     shopt -u nullglob
 done
