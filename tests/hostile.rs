@@ -42,7 +42,7 @@ fn base64(text: &str) -> Vec<u8> {
 }
 
 /// The exact bytes a case sends: `body` (a string), `body_base64`, or `body_parts` (strings and
-/// `{"repeat", "count", "separator"?}` runs, concatenated).
+/// `{"repeat" | "numbered", "count", "separator"?, "start"?}` runs, concatenated).
 fn body_of(case: &Value) -> Vec<u8> {
     if let Some(text) = case.get("body") {
         return text.as_str().expect("body is a string").as_bytes().to_vec();
@@ -56,13 +56,20 @@ fn body_of(case: &Value) -> Vec<u8> {
             Value::String(s) => out.push_str(s),
             run => {
                 let count = usize::try_from(run["count"].as_u64().expect("count")).unwrap();
-                let item = run["repeat"].as_str().expect("repeat");
                 let sep = run.get("separator").and_then(Value::as_str).unwrap_or("");
+                let start = run.get("start").and_then(Value::as_u64).unwrap_or(0);
                 for i in 0..count {
                     if i > 0 {
                         out.push_str(sep);
                     }
-                    out.push_str(item);
+                    match (run.get("repeat"), run.get("numbered")) {
+                        (Some(item), None) => out.push_str(item.as_str().expect("repeat")),
+                        (None, Some(template)) => {
+                            let n = (start + i as u64).to_string();
+                            out.push_str(&template.as_str().expect("numbered").replace("{i}", &n));
+                        }
+                        _ => panic!("a run has one of repeat and numbered: {run}"),
+                    }
                 }
             }
         }
