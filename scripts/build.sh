@@ -17,7 +17,15 @@ build_wasm() {
   note "build wasm package (pkg/)"
   cargo build --release --target wasm32-unknown-unknown -p tessera-wasm
   local wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tessera_wasm.wasm"
-  rm -rf pkg/web pkg/node
+  # wasm-opt is the slow part: skip everything below when cargo's output has not changed.
+  local stamp
+  stamp="$(sha256sum "$wasm" | cut -d' ' -f1) $(wasm-bindgen --version)"
+  if [ -f pkg/.stamp ] && [ "$(cat pkg/.stamp)" = "$stamp" ] \
+    && [ -f pkg/web/tessera_wasm_bg.wasm ] && [ -f pkg/node/tessera_wasm_bg.wasm ]; then
+    echo "pkg/ is up to date"
+    return
+  fi
+  rm -rf pkg/web pkg/node pkg/.stamp
   wasm-bindgen --target web --out-dir pkg/web "$wasm"
   wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
   # The root package.json says "type": "module"; the Node build is CommonJS.
@@ -26,6 +34,7 @@ build_wasm() {
     wasm-opt -O3 --strip-debug "${WASM_FEATURES[@]}" "$out" -o "$out"
   done
   printf 'pkg/web/tessera_wasm_bg.wasm: %s bytes\n' "$(wc -c < pkg/web/tessera_wasm_bg.wasm)"
+  echo "$stamp" > pkg/.stamp
 }
 
 build_npm() {
@@ -53,6 +62,12 @@ build_www() {
 build_worker() {
   note "build worker (build/)"
   [ -n "$WASM_BINDGEN_BIN" ] || { echo "wasm-bindgen is missing: run scripts/setup.sh" >&2; exit 1; }
+  # worker-build always re-runs wasm-opt (about 20 s): skip it when no input changed.
+  if [ -f build/index_bg.wasm ] && [ -z "$(find src crates/worker Cargo.toml Cargo.lock \
+      -newer build/index_bg.wasm -print -quit)" ]; then
+    echo "build/ is up to date"
+    return
+  fi
   # Output path is relative to the crate: put it where wrangler.toml's `main` looks.
   worker-build --release -d ../../build crates/worker
   printf 'build/index_bg.wasm: %s bytes\n' "$(wc -c < build/index_bg.wasm)"
