@@ -14,7 +14,9 @@ use tessera::identity::{
     Deletion, IdentityGraph, IdentitySettings, Profile, Resolution, SettingsError,
 };
 use tessera::ingest::{self, Rejection, RequestError, Source};
-use tessera::segment::{DefinitionError, SavedSegments, Segment, SnapshotError, Store};
+use tessera::segment::{
+    DefinitionError, SavedSegments, Segment, SnapshotError, Store, CONDITION_KINDS,
+};
 use tessera::suggest::{suggest, DataSummary, Goal, SuggestError, SuggestOptions};
 use tessera::{CallType, Event, Timestamp};
 
@@ -784,21 +786,11 @@ fn resolved_event(e: &Value, i: usize, path: &str) -> Result<Event> {
 /// A segment document from what the caller gave: a whole document, or a bare condition (an
 /// object with a condition key and no `condition`), which is wrapped into one.
 pub fn segment(definition: &Value, saved: &SavedSegments) -> Result<Segment> {
-    const KINDS: [&str; 9] = [
-        "and",
-        "or",
-        "not",
-        "trait",
-        "event",
-        "first_seen",
-        "last_seen",
-        "in_segment",
-        "has_identifier",
-    ];
     let wrapped;
     let doc = match definition {
         Value::Object(m)
-            if !m.contains_key("condition") && KINDS.iter().any(|k| m.contains_key(*k)) =>
+            if !m.contains_key("condition")
+                && CONDITION_KINDS.iter().any(|k| m.contains_key(*k)) =>
         {
             wrapped = json!({ "condition": definition });
             &wrapped
