@@ -31,6 +31,9 @@ check "advisory database (offline snapshot)" bash scripts/advisory-db.sh
 check "cargo deny (advisories, licenses, bans, sources)" cargo deny --offline check
 check "build wasm package" bash scripts/build.sh wasm
 check "wasm tests (node)" node --test tests/wasm/
+check "build npm package (npm pack)" bash scripts/build.sh npm
+# Installs the tarball into temporary projects: the shared corpora, tsc on example.ts, Chromium.
+check "npm package tests" node --test --test-concurrency=1 tests/npm/
 check "build page and worker" bash scripts/build.sh www worker
 # One file at a time: each starts its own wrangler dev, and CI has two cores.
 check "edge tests (wrangler dev)" node --test --test-concurrency=1 tests/edge/

@@ -29,9 +29,9 @@ pub fn normalize_meta(
     key: &str,
     value: &str,
     country: Option<String>,
-) -> std::result::Result<Option<String>, JsValue> {
+) -> std::result::Result<JsValue, JsValue> {
     let key = meta_key(key).map_err(js::error)?;
-    Ok(meta::normalize(key, value, country.as_deref()))
+    Ok(meta::normalize(key, value, country.as_deref()).map_or(JsValue::NULL, JsValue::from))
 }
 
 /// The cell sent to Meta: SHA-256 hex of the normalized value (EXTERN_ID and MADID are sent

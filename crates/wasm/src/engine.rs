@@ -57,29 +57,31 @@ fn segment_and_now(
 
 /// Columns as an array of names or one comma-separated string.
 pub(crate) fn columns(value: Option<&Value>) -> Result<ColumnSpec> {
-    match value {
-        None | Some(Value::Null) => Ok(ColumnSpec::default()),
-        Some(Value::String(s)) => Ok(ColumnSpec::parse(s)?),
-        Some(Value::Array(items)) => {
-            let mut names = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                names.push(item.as_str().ok_or_else(|| {
-                    EngineError::new(
-                        "wrong_type",
-                        format!("columns[{i}]"),
-                        "a column is a string",
-                    )
-                })?);
+    let spec = || -> Result<ColumnSpec> {
+        match value {
+            None | Some(Value::Null) => Ok(ColumnSpec::default()),
+            Some(Value::String(s)) => Ok(ColumnSpec::parse(s)?),
+            Some(Value::Array(items)) => {
+                let mut names = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    names.push(item.as_str().ok_or_else(|| {
+                        EngineError::new(
+                            "wrong_type",
+                            format!("columns[{i}]"),
+                            "a column is a string",
+                        )
+                    })?);
+                }
+                Ok(ColumnSpec::from_names(names)?)
             }
-            Ok(ColumnSpec::from_names(names)?)
+            Some(_) => Err(EngineError::new(
+                "wrong_type",
+                "columns",
+                "columns are an array of names or a comma-separated string",
+            )),
         }
-        Some(_) => Err(EngineError::new(
-            "wrong_type",
-            "columns",
-            "columns are an array of names or a comma-separated string",
-        )),
-    }
-    .map_err(|e| e.under("options"))
+    };
+    spec().map_err(|e| e.under("options"))
 }
 
 #[wasm_bindgen]
@@ -186,6 +188,53 @@ impl Engine {
     ) -> std::result::Result<JsValue, JsValue> {
         let profile = thrown(self.workspace.profile_by_identifier(kind, value))?;
         Ok(profile.map_or(JsValue::NULL, |p| js::to_js(&p.to_json())))
+    }
+
+    /// How many events belong to no profile (they identify no one).
+    #[wasm_bindgen(getter, js_name = unresolvedCount)]
+    pub fn unresolved_count(&mut self) -> std::result::Result<f64, JsValue> {
+        thrown(self.workspace.unresolved()).map(|n| n as f64)
+    }
+
+    /// The id of the profile an event (by `messageId`) belongs to, or `null`.
+    #[wasm_bindgen(js_name = profileIdOfMessage)]
+    pub fn profile_id_of_message(
+        &mut self,
+        message_id: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let id = thrown(self.workspace.profile_id_of_message(message_id))?;
+        Ok(id.map_or(JsValue::NULL, JsValue::from))
+    }
+
+    /// Deletes a profile (a privacy request): `{profileId, messageIds, identifiers}`, or `null`
+    /// for an unknown id. Its identifiers are suppressed: later events carrying them are
+    /// unresolved.
+    #[wasm_bindgen(js_name = deleteProfile)]
+    pub fn delete_profile(&mut self, id: &str) -> std::result::Result<JsValue, JsValue> {
+        let deletion = thrown(self.workspace.delete_profile(id))?;
+        Ok(deletion.map_or(JsValue::NULL, |d| {
+            let identifiers: Vec<Value> = d
+                .identifiers
+                .iter()
+                .map(|i| json!({"type": i.kind, "value": i.value}))
+                .collect();
+            js::to_js(&json!({
+                "profileId": d.profile_id,
+                "messageIds": d.message_ids,
+                "identifiers": identifiers,
+            }))
+        }))
+    }
+
+    /// Removes an identifier from identity resolution (it acts as blocked from the start);
+    /// true when some event carried it.
+    #[wasm_bindgen(js_name = removeIdentifier)]
+    pub fn remove_identifier(
+        &mut self,
+        kind: &str,
+        value: &str,
+    ) -> std::result::Result<bool, JsValue> {
+        thrown(self.workspace.remove_identifier(kind, value))
     }
 
     /// Why a profile's identifiers are one person and which merges were blocked, or `null`.

@@ -50,7 +50,7 @@ pub fn throw(code: &str, path: &str, message: &str) -> JsValue {
 
 /// An [`EngineError`] as a thrown value.
 pub fn error(e: EngineError) -> JsValue {
-    throw(e.code, &e.path, &e.to_string())
+    throw(e.code, &e.path, &e.message)
 }
 
 /// A core value as a plain JS value.

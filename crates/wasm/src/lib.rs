@@ -75,13 +75,20 @@ fn events_json(events: &[tessera::Event]) -> Value {
 
 /// Parses a request body as the edge does, returning the events themselves:
 /// `{writeKey, events, rejected}`. `options.receivedAt` (Date, RFC 3339 or ms) is the edge's
-/// receive time; `options.gzip` says the body is declared gzip (`Content-Encoding: gzip`).
-/// A request the edge answers 400 throws a `TesseraError` with `errors`.
+/// receive time (skew correction, assigned `messageId`s); without it the body is read as a
+/// replay from a file (`messageId` and `timestamp` required unless `options.deriveIds`).
+/// `options.gzip` says the body is declared gzip (`Content-Encoding: gzip`). A request the edge
+/// answers 400 throws a `TesseraError` with `errors`.
 #[wasm_bindgen(js_name = parseRequest)]
 pub fn parse_request(path: &str, body: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let parsed = (|| {
         let options = js::options(&options)?;
-        let received_at = js::required_time(options.get("receivedAt"), "options.receivedAt")?;
+        let source = match js::time(options.get("receivedAt"), "options.receivedAt")? {
+            Some(received_at) => Source::Edge { received_at },
+            None => Source::File {
+                derive_ids: js::flag(options.get("deriveIds"), "options.deriveIds")?,
+            },
+        };
         let gzip = js::flag(options.get("gzip"), "options.gzip")?;
         let route = Route::from_path(path).ok_or_else(|| {
             EngineError::new(
@@ -90,12 +97,12 @@ pub fn parse_request(path: &str, body: JsValue, options: JsValue) -> Result<JsVa
                 format!("{path} is not an ingestion route"),
             )
         })?;
-        Ok((route, received_at, gzip, js::messages(&body)?))
+        Ok((route, source, gzip, js::messages(&body)?))
     })()
     .map_err(js::error)?;
-    let (route, received_at, gzip, body) = parsed;
+    let (route, source, gzip, body) = parsed;
     let outcome = ingest::decode_body(&body, gzip)
-        .and_then(|body| ingest::parse_request(route, &body, Source::Edge { received_at }))
+        .and_then(|body| ingest::parse_request(route, &body, source))
         .map_err(|e| js::request_error(&e))?;
     let value = json!({
         "writeKey": outcome.write_key,

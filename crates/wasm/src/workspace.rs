@@ -5,14 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{json, Value};
 use tessera::activation::csv::{write_csv, ColumnSpec};
 use tessera::activation::ActivationError;
 use tessera::event::Object;
-use tessera::identity::{IdentityGraph, IdentitySettings, Profile, Resolution, SettingsError};
+use tessera::identity::{
+    Deletion, IdentityGraph, IdentitySettings, Profile, Resolution, SettingsError,
+};
 use tessera::ingest::{self, Rejection, RequestError, Source};
-use tessera::segment::{DefinitionError, SavedSegments, Segment, SnapshotError, Store};
+use tessera::segment::{
+    DefinitionError, SavedSegments, Segment, SnapshotError, Store, CONDITION_KINDS,
+};
 use tessera::suggest::{suggest, DataSummary, Goal, SuggestError, SuggestOptions};
 use tessera::{CallType, Event, Timestamp};
 
@@ -127,6 +131,8 @@ enum Data {
         events: Vec<Event>,
         /// `messageId` → position in `events`.
         index: FxHashMap<Box<str>, u32>,
+        /// `messageId`s of deleted profiles' events: a re-delivery is a duplicate.
+        deleted: FxHashSet<Box<str>>,
     },
     /// Profiles resolved elsewhere, with their events.
     Resolved {
@@ -172,6 +178,7 @@ impl Workspace {
             graph: Box::new(IdentityGraph::new(settings)),
             events: Vec::new(),
             index: FxHashMap::default(),
+            deleted: FxHashSet::default(),
         })
     }
 
@@ -207,6 +214,7 @@ impl Workspace {
             graph,
             events,
             index,
+            deleted,
         } = &mut self.data
         else {
             return Err(EngineError::new(
@@ -223,18 +231,22 @@ impl Workspace {
         };
         let mut fresh = Vec::new();
         for event in outcome.accepted {
+            if deleted.contains(event.message_id.as_str()) {
+                report.duplicates += 1;
+                continue;
+            }
             match index.get(event.message_id.as_str()) {
                 Some(&at) => {
                     report.duplicates += 1;
                     let kept = &mut events[at as usize];
                     if event.time < kept.time {
-                        *kept = event.clone();
+                        *kept = segment_part(&event);
                         fresh.push(event);
                     }
                 }
                 None => {
                     index.insert(event.message_id.as_str().into(), events.len() as u32);
-                    events.push(event.clone());
+                    events.push(segment_part(&event));
                     fresh.push(event);
                 }
             }
@@ -270,6 +282,7 @@ impl Workspace {
                 graph,
                 events,
                 index,
+                ..
             } => {
                 let resolution = graph.resolution();
                 align(events, index, graph.message_ids());
@@ -325,6 +338,75 @@ impl Workspace {
             .1
             .profile_by_identifier(kind, value)
             .cloned())
+    }
+
+    /// How many events belong to no profile.
+    pub fn unresolved(&mut self) -> Result<u64> {
+        if let Data::Events { graph, .. } = &self.data {
+            return Ok(graph.unresolved());
+        }
+        Ok(self.resolution()?.1.unresolved())
+    }
+
+    /// The id of the profile an event belongs to; `None` when unresolved or unknown.
+    pub fn profile_id_of_message(&mut self, message_id: &str) -> Result<Option<String>> {
+        if let Data::Events { graph, .. } = &self.data {
+            return Ok(graph.profile_id_of_message(message_id));
+        }
+        let (events, resolution) = self.resolution()?;
+        Ok(events
+            .iter()
+            .zip(&resolution.event_profile)
+            .find(|(e, _)| e.message_id == message_id)
+            .and_then(|(_, p)| p.and_then(|p| resolution.profiles.get(p as usize)))
+            .map(|p| p.id.clone()))
+    }
+
+    /// Deletes a profile (a privacy request): its events leave, its identifiers are suppressed
+    /// so they never form a profile again. `None` for an unknown id.
+    pub fn delete_profile(&mut self, id: &str) -> Result<Option<Deletion>> {
+        let Data::Events {
+            graph,
+            events,
+            index,
+            deleted,
+        } = &mut self.data
+        else {
+            return Err(EngineError::new(
+                NEEDS_EVENTS,
+                "",
+                "only an engine that ingested the events can delete a profile",
+            ));
+        };
+        let Some(deletion) = graph.delete_profile(id) else {
+            return Ok(None);
+        };
+        let gone: FxHashSet<&str> = deletion.message_ids.iter().map(String::as_str).collect();
+        events.retain(|e| !gone.contains(e.message_id.as_str()));
+        index.clear();
+        for (i, e) in events.iter().enumerate() {
+            index.insert(e.message_id.as_str().into(), i as u32);
+        }
+        deleted.extend(deletion.message_ids.iter().map(|m| m.as_str().into()));
+        self.store = None;
+        self.resolution = None;
+        Ok(Some(deletion))
+    }
+
+    /// Removes an identifier (a shared device id, say): from now on it acts as blocked, as if it
+    /// had been from the start. True when some event carried it.
+    pub fn remove_identifier(&mut self, kind: &str, value: &str) -> Result<bool> {
+        let Data::Events { graph, .. } = &mut self.data else {
+            return Err(EngineError::new(
+                NEEDS_EVENTS,
+                "",
+                "only an engine that ingested the events can remove an identifier",
+            ));
+        };
+        let known = graph.remove_identifier(kind, value);
+        self.store = None;
+        self.resolution = None;
+        Ok(known)
     }
 
     /// Why a profile's identifiers are one person, as JSON; `None` for an unknown id.
@@ -451,6 +533,27 @@ pub struct SuggestRequest {
 
 fn empty_store() -> Store {
     Store::build(&[], &Resolution::default())
+}
+
+/// What the store and the suggestion summary read of an event: call, name, time, properties.
+/// The identity graph keeps identifiers and traits itself, so the engine does not hold the
+/// rest (contexts are most of a message's bytes).
+fn segment_part(event: &Event) -> Event {
+    Event {
+        message_id: event.message_id.clone(),
+        call: event.call,
+        name: event.name.clone(),
+        user_id: None,
+        anonymous_id: None,
+        previous_id: None,
+        group_id: None,
+        time: event.time,
+        received_at: None,
+        properties: event.properties.clone(),
+        traits: Object::new(),
+        context: Object::new(),
+        integrations: Object::new(),
+    }
 }
 
 fn bare_profile(id: String) -> Profile {
@@ -683,21 +786,11 @@ fn resolved_event(e: &Value, i: usize, path: &str) -> Result<Event> {
 /// A segment document from what the caller gave: a whole document, or a bare condition (an
 /// object with a condition key and no `condition`), which is wrapped into one.
 pub fn segment(definition: &Value, saved: &SavedSegments) -> Result<Segment> {
-    const KINDS: [&str; 9] = [
-        "and",
-        "or",
-        "not",
-        "trait",
-        "event",
-        "first_seen",
-        "last_seen",
-        "in_segment",
-        "has_identifier",
-    ];
     let wrapped;
     let doc = match definition {
         Value::Object(m)
-            if !m.contains_key("condition") && KINDS.iter().any(|k| m.contains_key(*k)) =>
+            if !m.contains_key("condition")
+                && CONDITION_KINDS.iter().any(|k| m.contains_key(*k)) =>
         {
             wrapped = json!({ "condition": definition });
             &wrapped
