@@ -46,13 +46,20 @@ if [ "$DEMO_EVENTS" -gt 0 ] && [ "$stored" -eq 0 ]; then
 else
   echo "the workspace already holds $stored events: demo data not loaded again"
 fi
+if [ "$DEMO_EVENTS" -gt 0 ]; then
+  step "example saved segments (POST /v1/segments)"
+  node scripts/load-demo.mjs --segments "$URL" "$SECRET_KEY"
+fi
+counts=$(curl -fsS -H "Authorization: Bearer $SECRET_KEY" "$URL/v1/workspace")
 
 cat <<MSG
 
 Tessera is running at $URL  (Ctrl-C stops it)
   page:        $URL/
   write key:   $WRITE_KEY   (send events: see docs/getting-started.md)
-  secret key:  $SECRET_KEY   (curl -H 'Authorization: Bearer $SECRET_KEY' $URL/v1/admin/stats)
+  secret key:  $SECRET_KEY   (curl -H 'Authorization: Bearer $SECRET_KEY' $URL/v1/segments)
+  workspace:   $counts
+  API:         docs/api.md, $URL/openapi.json
 
 MSG
 wait "$wrangler_pid"

@@ -2,6 +2,7 @@
 // most 500 KB / 2,500 messages, and prints what the edge answered.
 // Usage: node scripts/load-demo.mjs URL WRITE_KEY < events.ndjson
 //        node scripts/load-demo.mjs --keys   (prints the first workspace's keys from wrangler.toml)
+//        node scripts/load-demo.mjs --segments URL SECRET_KEY   (saves the example segments)
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -16,6 +17,38 @@ if (process.argv[2] === '--keys') {
   if (!match) throw new Error('no WORKSPACES in wrangler.toml');
   const [first] = JSON.parse(match[1]);
   console.log(`${first.write_keys[0]} ${first.secret_key}`);
+  process.exit(0);
+}
+
+// Example audiences over `tessera gen` data, saved through the API like a user would.
+const EXAMPLE_SEGMENTS = [
+  {
+    id: 'repeat_buyers',
+    name: 'Repeat buyers',
+    description: 'Completed two orders or more',
+    condition: { event: 'Order Completed', count: { gte: 2 } },
+  },
+  {
+    id: 'paid_plans',
+    name: 'Paid plans',
+    description: 'On the pro or enterprise plan',
+    condition: { trait: 'plan', op: 'in', value: ['pro', 'enterprise'] },
+  },
+];
+
+if (process.argv[2] === '--segments') {
+  const [, , , base, secretKey] = process.argv;
+  for (const segment of EXAMPLE_SEGMENTS) {
+    const res = await fetch(`${base}/v1/segments`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(segment),
+    });
+    const answer = await res.json();
+    if (res.status === 201) console.log(`segment ${segment.id}: ${answer.size} members`);
+    else if (answer.code === 'segment_exists') console.log(`segment ${segment.id}: already saved`);
+    else throw new Error(`saving ${segment.id} answered ${res.status}: ${JSON.stringify(answer)}`);
+  }
   process.exit(0);
 }
 

@@ -125,7 +125,8 @@ const SCHEMA: [&str; 14] = [
 // on a tie the stored one (the first to arrive) stays, hence the strict `<`. The graph applies
 // the same rule first, so this statement only runs for events it took.
 const APPEND: &str = "INSERT INTO events (message_id, time, type, received_at, json)
-    VALUES (?, ?, ?, ?, ?)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)
+    WHERE true
     ON CONFLICT (message_id) DO UPDATE SET
         time = excluded.time, type = excluded.type,
         received_at = excluded.received_at, json = excluded.json
@@ -486,8 +487,8 @@ impl EventStore {
         sql.exec("DELETE FROM identifiers", None).map_err(sql_err)?;
         loaded.written_identifiers.clear();
         let resolution = loaded.graph.resolution();
-        for p in &resolution.profiles {
-            write_profile(sql, loaded, p)?;
+        for chunk in resolution.profiles.chunks(1000) {
+            write_profiles(sql, loaded, chunk)?;
         }
         Ok(())
     }
@@ -512,27 +513,25 @@ impl EventStore {
             }
         }
         let (added, changes) = loaded.graph.add_batch_tracked(&events);
-        let mut written = 0;
-        // No await between the statements: the runtime commits them as one atomic write.
-        for (row, added) in rows.into_iter().zip(added) {
-            if added == Added::Duplicate {
-                continue;
-            }
-            let received_at = row
-                .received_at
-                .map_or(SqlStorageValue::Null, SqlStorageValue::Integer);
-            sql.exec(
-                APPEND,
-                vec![
-                    row.message_id.into(),
-                    SqlStorageValue::Integer(row.time),
-                    row.call.into(),
-                    received_at,
-                    row.json.into(),
-                ],
-            )
-            .map_err(sql_err)?;
-            written += 1;
+        // One statement for the batch: no await between the statements of a request, so the
+        // runtime commits them as one atomic write.
+        let taken: Vec<(&str, i64, &str, Option<i64>, &str)> = rows
+            .iter()
+            .zip(added)
+            .filter(|(_, added)| *added != Added::Duplicate)
+            .map(|(r, _)| {
+                (
+                    r.message_id.as_str(),
+                    r.time,
+                    r.call.as_str(),
+                    r.received_at,
+                    r.json.as_str(),
+                )
+            })
+            .collect();
+        let written = taken.len() as u64;
+        if written > 0 {
+            sql.exec(APPEND, vec![json_arg(&taken)]).map_err(sql_err)?;
         }
         if written > 0 {
             self.apply_changes(&sql, loaded, &changes, now())?;
@@ -549,26 +548,28 @@ impl EventStore {
         at: Timestamp,
     ) -> std::result::Result<(), EdgeError> {
         loaded.full = None;
-        for id in &changes.removed {
+        if !changes.removed.is_empty() {
+            let removed = json_arg(&changes.removed);
             sql.exec(
-                "DELETE FROM profiles WHERE id = ?",
-                vec![id.as_str().into()],
+                "DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?))",
+                vec![removed.clone()],
             )
             .map_err(sql_err)?;
             sql.exec(
-                "DELETE FROM identifiers WHERE profile_id = ?",
-                vec![id.as_str().into()],
+                "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
+                vec![removed],
             )
             .map_err(sql_err)?;
-            loaded.written_identifiers.remove(id);
-        }
-        let mut profiles = Vec::with_capacity(changes.current.len());
-        for id in &changes.current {
-            if let Some(p) = loaded.graph.profile(id) {
-                write_profile(sql, loaded, &p)?;
-                profiles.push(p);
+            for id in &changes.removed {
+                loaded.written_identifiers.remove(id);
             }
         }
+        let profiles: Vec<Profile> = changes
+            .current
+            .iter()
+            .filter_map(|id| loaded.graph.profile(id))
+            .collect();
+        write_profiles(sql, loaded, &profiles)?;
         if loaded.parsed.is_empty() {
             return Ok(());
         }
@@ -1248,48 +1249,71 @@ fn count(sql: &SqlStorage, statement: &str) -> std::result::Result<u64, EdgeErro
     Ok(c.n)
 }
 
-/// Writes a profile's row, and its identifiers when they changed since last written.
-fn write_profile(
+/// One SQL argument holding a list, read back with `json_each`: a statement per batch instead
+/// of one per row (each statement crosses from wasm to the runtime).
+fn json_arg<T: Serialize + ?Sized>(value: &T) -> SqlStorageValue {
+    serde_json::to_string(value).unwrap_or_default().into()
+}
+
+/// Writes profiles' rows, and the identifiers of those whose identifiers changed since last
+/// written.
+fn write_profiles(
     sql: &SqlStorage,
     loaded: &mut Loaded,
-    p: &Profile,
+    profiles: &[Profile],
 ) -> std::result::Result<(), EdgeError> {
-    sql.exec(
-        "INSERT OR REPLACE INTO profiles (id, json, event_count, first_seen, last_seen)
-         VALUES (?, ?, ?, ?, ?)",
-        vec![
-            p.id.as_str().into(),
-            p.to_json().to_string().into(),
-            SqlStorageValue::Integer(p.event_count as i64),
-            SqlStorageValue::Integer(p.first_seen.0),
-            SqlStorageValue::Integer(p.last_seen.0),
-        ],
-    )
-    .map_err(sql_err)?;
-    let hash = identifiers_hash(p);
-    if loaded.written_identifiers.get(&p.id) == Some(&hash) {
+    if profiles.is_empty() {
         return Ok(());
     }
-    let pairs: Vec<[&str; 2]> = p
-        .identifiers
+    let rows: Vec<(&str, String, u64, i64, i64)> = profiles
         .iter()
-        .flat_map(|(k, vs)| vs.iter().map(move |v| [k.as_str(), v.as_str()]))
+        .map(|p| {
+            (
+                p.id.as_str(),
+                p.to_json().to_string(),
+                p.event_count,
+                p.first_seen.0,
+                p.last_seen.0,
+            )
+        })
         .collect();
     sql.exec(
-        "DELETE FROM identifiers WHERE profile_id = ?",
-        vec![p.id.as_str().into()],
+        "INSERT OR REPLACE INTO profiles (id, json, event_count, first_seen, last_seen)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
+        vec![json_arg(&rows)],
+    )
+    .map_err(sql_err)?;
+    let mut changed: Vec<&str> = Vec::new();
+    let mut pairs: Vec<[&str; 3]> = Vec::new();
+    for p in profiles {
+        let hash = identifiers_hash(p);
+        if loaded.written_identifiers.get(&p.id) == Some(&hash) {
+            continue;
+        }
+        loaded.written_identifiers.insert(p.id.clone(), hash);
+        changed.push(&p.id);
+        for (kind, values) in &p.identifiers {
+            pairs.extend(
+                values
+                    .iter()
+                    .map(|v| [kind.as_str(), v.as_str(), p.id.as_str()]),
+            );
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    sql.exec(
+        "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
+        vec![json_arg(&changed)],
     )
     .map_err(sql_err)?;
     sql.exec(
         "INSERT OR REPLACE INTO identifiers (type, value, profile_id)
-         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)",
-        vec![
-            p.id.as_str().into(),
-            serde_json::to_string(&pairs).unwrap_or_default().into(),
-        ],
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
+        vec![json_arg(&pairs)],
     )
     .map_err(sql_err)?;
-    loaded.written_identifiers.insert(p.id.clone(), hash);
     Ok(())
 }
 
@@ -1302,40 +1326,41 @@ fn record(
     removed: &[String],
     at: Timestamp,
 ) -> std::result::Result<(), EdgeError> {
-    for p in added {
-        sql.exec(
-            "INSERT OR REPLACE INTO memberships (segment_id, profile_id, since) VALUES (?, ?, ?)",
-            vec![
-                segment_id.into(),
-                p.as_str().into(),
-                SqlStorageValue::Integer(at.0),
-            ],
-        )
-        .map_err(sql_err)?;
-        current.insert(p.clone());
+    if added.is_empty() && removed.is_empty() {
+        return Ok(());
     }
-    for p in removed {
+    let segment = || SqlStorageValue::from(segment_id);
+    let time = || SqlStorageValue::Integer(at.0);
+    if !added.is_empty() {
         sql.exec(
-            "DELETE FROM memberships WHERE segment_id = ? AND profile_id = ?",
-            vec![segment_id.into(), p.as_str().into()],
+            "INSERT OR REPLACE INTO memberships (segment_id, profile_id, since)
+             SELECT ?, value, ? FROM json_each(?)",
+            vec![segment(), time(), json_arg(added)],
         )
         .map_err(sql_err)?;
-        current.remove(p);
+        current.extend(added.iter().cloned());
+    }
+    if !removed.is_empty() {
+        sql.exec(
+            "DELETE FROM memberships WHERE segment_id = ?
+             AND profile_id IN (SELECT value FROM json_each(?))",
+            vec![segment(), json_arg(removed)],
+        )
+        .map_err(sql_err)?;
+        for p in removed {
+            current.remove(p);
+        }
     }
     for (list, change) in [(added, "added"), (removed, "removed")] {
-        for p in list {
-            sql.exec(
-                "INSERT INTO membership_changes (segment_id, profile_id, change, at)
-                 VALUES (?, ?, ?, ?)",
-                vec![
-                    segment_id.into(),
-                    p.as_str().into(),
-                    change.into(),
-                    SqlStorageValue::Integer(at.0),
-                ],
-            )
-            .map_err(sql_err)?;
+        if list.is_empty() {
+            continue;
         }
+        sql.exec(
+            "INSERT INTO membership_changes (segment_id, profile_id, change, at)
+             SELECT ?, value, ?, ? FROM json_each(?)",
+            vec![segment(), change.into(), time(), json_arg(list)],
+        )
+        .map_err(sql_err)?;
     }
     Ok(())
 }

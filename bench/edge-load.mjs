@@ -1,0 +1,161 @@
+// Bounded ingestion load on loopback: the real edge (wrangler dev + the built worker, a fresh
+// state directory) against a null worker that only reads the body, same batches, same client.
+//
+//   node bench/edge-load.mjs [--requests 400] [--concurrency 4] [--batch 100] [--users 2000]
+//
+// Each request is a POST /v1/batch of `--batch` fresh events (identify, track and page calls
+// over a pool of `--users` people, so identity merges and profile updates really happen). The run
+// sends a fixed number of requests with limited concurrency and stops by itself. It runs the edge
+// twice: without saved segments, then with two saved segments (real-time audiences on). Prints
+// sustained events/s, p50/p99 latency per batch and the ratio to the floor. Needs
+// `scripts/build.sh worker www` first.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { startEdge, basicAuth, ROOT } from '../tests/edge/harness.mjs';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '400' },
+    concurrency: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '100' },
+    users: { type: 'string', default: '2000' },
+  },
+});
+const REQUESTS = Number(values.requests);
+const CONCURRENCY = Number(values.concurrency);
+const BATCH = Number(values.batch);
+const USERS = Number(values.users);
+const WARMUP = 20;
+
+// A small deterministic generator, so every run sends the same messages.
+let seed = 42;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
+let serial = 0;
+const PLANS = ['free', 'pro', 'enterprise'];
+const EVENTS = ['Product Viewed', 'Product Added', 'Order Completed'];
+
+function message(runTag) {
+  serial += 1;
+  const u = Math.floor(random() * USERS);
+  const time = new Date(Date.now() - Math.floor(random() * 30 * 86_400_000)).toISOString();
+  const base = { messageId: `${runTag}-${serial}`, anonymousId: `anon-${u}`, timestamp: time };
+  const r = random();
+  if (r < 0.15) {
+    return { ...base, type: 'identify', userId: `user-${u}`, traits: { email: `user${u}@example.com`, plan: PLANS[u % 3] } };
+  }
+  if (r < 0.35) return { ...base, type: 'page', name: 'Home', properties: { path: '/' } };
+  return { ...base, type: 'track', userId: random() < 0.5 ? `user-${u}` : undefined, event: EVENTS[Math.floor(random() * 3)], properties: { price: Math.round(random() * 10_000) / 100 } };
+}
+
+function batches(count, runTag) {
+  return Array.from({ length: count }, () => JSON.stringify({ batch: Array.from({ length: BATCH }, () => message(runTag)) }));
+}
+
+async function load(url, writeKey, bodies) {
+  const latencies = [];
+  let next = 0;
+  let failures = 0;
+  async function worker() {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const t0 = performance.now();
+      const res = await fetch(`${url}/v1/batch`, {
+        method: 'POST',
+        headers: { Authorization: basicAuth(writeKey), 'Content-Type': 'application/json' },
+        body,
+      });
+      await res.arrayBuffer();
+      latencies.push(performance.now() - t0);
+      if (res.status !== 200) failures += 1;
+    }
+  }
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { eventsPerSecond: (bodies.length * BATCH) / seconds, p50: at(0.5), p99: at(0.99), failures, seconds };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startNullWorker() {
+  const port = await freePort();
+  const child = spawn(process.execPath, [
+    join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
+    '--config', join(ROOT, 'bench', 'null-worker', 'wrangler.toml'),
+    '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false',
+  ], {
+    cwd: ROOT,
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i += 1) {
+    try {
+      if ((await fetch(url)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    stop: () => new Promise((resolve) => {
+      child.once('exit', resolve);
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
+    }),
+  };
+}
+
+const fmt = (r) => `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms per batch${r.failures ? `, ${r.failures} FAILED` : ''}`;
+
+const results = {};
+const nullWorker = await startNullWorker();
+try {
+  await load(nullWorker.url, 'any', batches(WARMUP, 'warm'));
+  results.floor = await load(nullWorker.url, 'any', batches(REQUESTS, 'floor'));
+} finally {
+  await nullWorker.stop();
+}
+console.log(`null worker (floor):         ${fmt(results.floor)}`);
+
+for (const withSegments of [false, true]) {
+  const edge = await startEdge({ workspaces: [{ id: 'bench', write_keys: ['wk_bench'], secret_key: 'sk_bench' }] });
+  try {
+    await load(edge.url, edge.writeKey, batches(WARMUP, `warm${withSegments}`));
+    if (withSegments) {
+      for (const doc of [
+        { id: 'buyers', condition: { event: 'Order Completed', within: '7d', count: { gte: 2 } } },
+        { id: 'paid', condition: { trait: 'plan', op: 'in', value: ['pro', 'enterprise'] } },
+      ]) {
+        const res = await edge.api('POST', '/v1/segments', doc);
+        if (res.status !== 201) throw new Error(`segment: ${JSON.stringify(res.body)}`);
+      }
+    }
+    const name = withSegments ? 'edge, 2 saved segments' : 'edge, no saved segments';
+    const r = await load(edge.url, edge.writeKey, batches(REQUESTS, `run${withSegments}`));
+    results[name] = r;
+    const ws = (await edge.api('GET', '/v1/workspace')).body;
+    console.log(`${name.padEnd(28)} ${fmt(r)}  (${(r.eventsPerSecond / results.floor.eventsPerSecond * 100).toFixed(0)}% of the floor; workspace: ${ws.events} events, ${ws.profiles} profiles)`);
+  } finally {
+    await edge.stop();
+  }
+}
+console.log(`\n${REQUESTS} requests of ${BATCH} events, concurrency ${CONCURRENCY}, ${USERS} people`);
