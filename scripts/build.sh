@@ -52,7 +52,11 @@ build_npm() {
 
 build_www() {
   note "build page (www/dist)"
-  [ -f pkg/web/tessera_wasm.js ] || build_wasm
+  # The page imports the package @tessera/engine (packages/engine) with its wasm.
+  if [ ! -f packages/engine/wasm/tessera_wasm_bg.wasm ] \
+    || [ pkg/web/tessera_wasm_bg.wasm -nt packages/engine/wasm/tessera_wasm_bg.wasm ]; then
+    build_npm
+  fi
   # Type-check, then bundle with Vite (www/vite.config.ts): the builder, the validator, the
   # engine's Web Worker with the wasm, and docs/*.md rendered as the help pages.
   (cd www && tsc -p tsconfig.json && vite build --logLevel warn)

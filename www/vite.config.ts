@@ -10,8 +10,9 @@ import { marked } from 'marked';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
-// The wasm engine built by `scripts/build.sh wasm` (wasm-bindgen --target web).
-const engine = resolve(root, 'pkg/web/tessera_wasm.js');
+// The npm package @tessera/engine from this repository (`scripts/build.sh npm` puts the wasm in
+// it), its browser entry: the module loads and initializes the wasm itself.
+const engine = resolve(root, 'packages/engine/browser.js');
 
 /** Renders docs/*.md to docs/*.html with the builder's stylesheet, links rewritten. */
 function helpDocs(): Plugin {
@@ -49,11 +50,24 @@ function helpDocs(): Plugin {
   };
 }
 
+/** The package says `"sideEffects": false`, but its entry initializes the wasm on import (top-level
+ * await): a bundler that trusts the flag drops that, so keep every module of the package. */
+function engineSideEffects(): Plugin {
+  const dir = resolve(root, 'packages/engine');
+  return {
+    name: 'tessera-engine-side-effects',
+    enforce: 'pre',
+    transform(code, id) {
+      return id.startsWith(dir) ? { code, moduleSideEffects: true, map: null } : null;
+    },
+  };
+}
+
 export default defineConfig({
   root: here,
   base: './',
   resolve: { alias: { '@tessera/engine': engine } },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [engineSideEffects()] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -64,5 +78,5 @@ export default defineConfig({
     },
   },
   server: { fs: { allow: [root] } },
-  plugins: [helpDocs()],
+  plugins: [engineSideEffects(), helpDocs()],
 });

@@ -1,5 +1,4 @@
 // The page's only script: loads the wasm engine and validates what is pasted.
-import init, { version, validate } from '@tessera/engine';
 
 const $ = (id: string) => document.getElementById(id) as any;
 const MAX_ROWS = 200;
@@ -38,13 +37,17 @@ function showError(err: any) {
 }
 
 async function main() {
+  // Imported here, not at the top: the package loads its wasm on import, and a failure must
+  // show on the page rather than stop the script.
+  let engine: typeof import('@tessera/engine');
   try {
-    await init();
+    engine = await import('@tessera/engine');
   } catch (err) {
     $('engine-version').textContent = 'failed to load';
     showError(err);
     return;
   }
+  const { version, validate } = engine;
   $('engine-version').textContent = version();
   const button = $('validate');
   button.disabled = false;

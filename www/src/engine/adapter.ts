@@ -1,7 +1,7 @@
 // The one place that knows the wasm engine's JavaScript API. Everything else talks to
 // `SegmentEngine`, so swapping the engine build touches only this file.
-import init, * as wasm from '@tessera/engine';
-import type { EngineError, Preview, SavedMap, SegmentDoc } from './protocol';
+import { Engine } from '@tessera/engine';
+import type { Preview, SavedMap, SegmentDoc } from './protocol';
 
 /** What the builder needs from the engine. */
 export interface SegmentEngine {
@@ -11,43 +11,16 @@ export interface SegmentEngine {
   preview(doc: SegmentDoc, now: string, sample: number, saved: SavedMap): Preview;
 }
 
-/** `{code, path, message}` of whatever the engine threw. */
-export function engineError(err: unknown): EngineError {
-  const e = err as { code?: unknown; path?: unknown; message?: unknown };
-  return {
-    code: typeof e?.code === 'string' ? e.code : 'engine_error',
-    path: typeof e?.path === 'string' ? e.path : '',
-    message: typeof e?.message === 'string' ? e.message : String(err),
-  };
-}
-
-let ready: Promise<unknown> | null = null;
-
-/** Loads the wasm module once, then the snapshot. */
-export async function loadEngine(bytes: Uint8Array, wasmUrl?: string): Promise<SegmentEngine> {
-  ready ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
-  await ready;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const Engine = (wasm as any).Engine;
-  if (!Engine?.fromSnapshot) {
-    throw { code: 'engine_missing', path: '', message: 'this engine build has no Engine.fromSnapshot' };
-  }
+/** An engine over snapshot `bytes` (the package's module initialized the wasm on import). */
+export async function loadEngine(bytes: Uint8Array): Promise<SegmentEngine> {
   const engine = Engine.fromSnapshot(bytes);
-  // `profileCount`/`eventCount` are getters; a snapshot holds no raw events, so the schema
-  // reader's count stands in when the engine reports none.
-  const profiles = Number(engine.profileCount ?? 0);
-  const events = Number(engine.eventCount ?? 0);
+  // A snapshot holds no raw events (eventCount 0): the worker counts them from the snapshot.
   return {
-    profiles,
-    events,
+    profiles: engine.profileCount,
+    events: engine.eventCount,
     preview(doc, now, sample, saved) {
-      const r = engine.preview(doc, { now, sample, segments: saved });
-      return {
-        count: Number(r.count),
-        totalProfiles: Number(r.totalProfiles ?? r.total_profiles ?? profiles),
-        sample: Array.from(r.sample ?? [], String),
-        tookMs: Number(r.tookMs ?? r.took_ms ?? 0),
-      };
+      const r = engine.preview(doc as Parameters<Engine['preview']>[0], { now, sample, segments: saved } as Parameters<Engine['preview']>[1]);
+      return { count: r.count, totalProfiles: r.totalProfiles, sample: r.sample, tookMs: r.tookMs };
     },
   };
 }

@@ -1,8 +1,23 @@
 // The engine's Web Worker: holds the snapshot and evaluates off the main thread, so loading a
 // million events or drawing 90 days of history never freezes the page.
-import { engineError, loadEngine, type SegmentEngine } from './adapter';
+import type { SegmentEngine } from './adapter';
 import { readSchema } from './schema';
-import type { Answer, Counts, Loaded, Request } from './protocol';
+
+// The engine package initializes its wasm on import (top-level await). Messages that arrive
+// while a module worker is still awaiting are dispatched before any handler could be set, so the
+// handler is set right away and the engine is imported dynamically.
+const adapter = import('./adapter');
+
+/** `{code, path, message}` of whatever the engine threw. */
+function engineError(err: unknown): EngineError {
+  const e = err as { code?: unknown; path?: unknown; message?: unknown };
+  return {
+    code: typeof e?.code === 'string' ? e.code : 'engine_error',
+    path: typeof e?.path === 'string' ? e.path : '',
+    message: typeof e?.message === 'string' ? e.message : String(err),
+  };
+}
+import type { Answer, Counts, EngineError, Loaded, Request } from './protocol';
 
 let engine: SegmentEngine | null = null;
 
@@ -36,7 +51,7 @@ self.onmessage = async (e: MessageEvent<{ id: number; req: Request }>) => {
     if (req.kind === 'load') {
       const t0 = performance.now();
       const bytes = new Uint8Array(req.bytes);
-      engine = await loadEngine(bytes);
+      engine = await (await adapter).loadEngine(bytes);
       const schema = readSchema(bytes);
       const events = engine.events || schema.events.reduce((n, k) => n + k.count, 0);
       const result: Loaded = { profiles: engine.profiles, events, schema, loadMs: performance.now() - t0 };
