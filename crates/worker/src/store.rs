@@ -789,6 +789,7 @@ impl EventStore {
                     "events": count(&sql, "SELECT COUNT(*) AS n FROM events")?,
                     "unresolved": loaded.graph.unresolved(),
                     "segments": loaded.segments.len(),
+                    "storage_bytes": sql.database_size(),
                 }),
             ),
             (["v1", "profiles"], Method::Get) => {
