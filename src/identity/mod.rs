@@ -438,6 +438,88 @@ pub fn resolve_with(
     resolution
 }
 
+/// Events whose identifiers are interned up front, for loaders that never hold full [`Event`]s
+/// (the streaming pipeline): each event is read once, and resolution later runs on `u32`s.
+///
+/// Resolving gives the same answer as [`resolve`] over the same events.
+#[derive(Clone, Debug)]
+pub struct PreparedEvents {
+    engine: Engine,
+    arena: Vec<u32>,
+    start: Vec<u32>,
+    previous: Vec<[u32; 2]>,
+}
+
+impl PreparedEvents {
+    /// An empty set under these settings.
+    pub fn new(settings: &IdentitySettings) -> PreparedEvents {
+        PreparedEvents {
+            engine: Engine::new(settings),
+            arena: Vec::new(),
+            start: vec![0],
+            previous: Vec::new(),
+        }
+    }
+
+    /// Interns an event's identifiers; returns its index (events are numbered from 0).
+    pub fn push(&mut self, event: &Event) -> u32 {
+        let e = self.previous.len() as u32;
+        let previous = prepare(&mut self.engine, event, &mut self.arena);
+        self.previous.push(previous);
+        self.start.push(self.arena.len() as u32);
+        e
+    }
+
+    /// How many events were pushed.
+    pub fn len(&self) -> usize {
+        self.previous.len()
+    }
+
+    /// True when no event was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.previous.is_empty()
+    }
+
+    /// Resolves the events listed in `canonical`, which must be deduplicated (one per
+    /// `messageId`) and in canonical order (time, then `messageId`). `time_of(e)` is event
+    /// `e`'s time; `traits_of(e)` its profile traits, pre-merged in application order (a `null`
+    /// member removes the key). `event_profile` follows the positions in `canonical`.
+    pub fn resolve<'a>(
+        mut self,
+        canonical: &[u32],
+        time_of: impl Fn(u32) -> Timestamp,
+        traits_of: impl Fn(u32) -> Option<&'a Object>,
+    ) -> Resolution {
+        let mut slot_at = Vec::with_capacity(canonical.len());
+        // Events are numbered by canonical position here, so "created earlier" is `<`.
+        let earlier = |a: u32, b: u32| a < b;
+        for (pos, &e) in canonical.iter().enumerate() {
+            let ei = e as usize;
+            let ids = &self.arena[self.start[ei] as usize..self.start[ei + 1] as usize];
+            let slot = self
+                .engine
+                .step(ids, self.previous[ei], pos as u32, &earlier, None);
+            slot_at.push(slot);
+        }
+        self.arena = Vec::new();
+        self.start = Vec::new();
+        self.previous = Vec::new();
+        let positions: Vec<u32> = (0..canonical.len() as u32).collect();
+        assemble(
+            &mut self.engine,
+            &positions,
+            &slot_at,
+            canonical.len(),
+            |pos| time_of(canonical[pos as usize]),
+            |pos, traits| {
+                if let Some(set) = traits_of(canonical[pos as usize]) {
+                    apply_traits(traits, set.iter());
+                }
+            },
+        )
+    }
+}
+
 /// Marks suppressed identifiers in an engine (interning them so later events see the flag).
 fn suppress_all(engine: &mut Engine, suppressed: &Suppression) {
     for ident in suppressed {

@@ -23,4 +23,4 @@ mod value;
 pub use definition::{DefinitionError, SavedSegments, Segment};
 pub use eval::Evaluation;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use store::{MemoryUsage, Store, StoreBuilder};
+pub use store::{EncodedEvent, MemoryUsage, PropertyEncoder, Store, StoreBuilder};
