@@ -5,12 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use tessera::identity;
 use tessera::segment::{Segment, Store};
 
 use crate::input::{
-    events_from_bytes, load_settings, parse_now, read_bytes, read_saved_segments,
-    read_segment_document,
+    load_settings, parse_now, read_bytes, read_saved_segments, read_segment_document,
+    store_from_bytes,
 };
 use crate::CliResult;
 
@@ -55,11 +54,7 @@ pub fn run(args: Args) -> CliResult {
         Store::from_bytes(&bytes)?
     } else {
         let settings = load_settings(args.settings.as_deref())?;
-        let loaded = events_from_bytes(&bytes)?;
-        Store::build(
-            &loaded.events,
-            &identity::resolve(&loaded.events, &settings),
-        )
+        store_from_bytes(&bytes, &settings)?
     };
     let started = Instant::now();
     let result = store.evaluate(&segment, now);
