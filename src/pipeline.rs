@@ -61,8 +61,10 @@ struct Records {
     name: Vec<u32>,
     properties: Vec<u8>,
     property_ends: Vec<u64>,
+    /// Per event: index into `trait_sets`, `NONE` when it sets no profile trait.
+    traits: Vec<u32>,
     /// Pre-merged profile traits of the events that set any.
-    traits: FxHashMap<u32, Object>,
+    trait_sets: Vec<Object>,
     /// False once replaced by an earlier duplicate.
     live: Vec<bool>,
 }
@@ -186,7 +188,8 @@ impl Loader {
                 name: Vec::new(),
                 properties: Vec::new(),
                 property_ends: Vec::new(),
-                traits: FxHashMap::default(),
+                traits: Vec::new(),
+                trait_sets: Vec::new(),
                 live: Vec::new(),
             },
             names: Vec::new(),
@@ -312,7 +315,7 @@ impl Loader {
                 return;
             }
             self.records.live[old as usize] = false;
-            self.records.traits.remove(&old);
+            self.records.traits[old as usize] = NONE;
             let e = self.store_record(event);
             self.index.slots[slot] = ((hash >> 32) << 32) | u64::from(e + 1);
         } else {
@@ -347,8 +350,11 @@ impl Loader {
         for (k, v) in event.profile_traits() {
             traits.insert(k.clone(), v.clone());
         }
-        if !traits.is_empty() {
-            r.traits.insert(e, traits);
+        if traits.is_empty() {
+            r.traits.push(NONE);
+        } else {
+            r.traits.push(r.trait_sets.len() as u32);
+            r.trait_sets.push(traits);
         }
         r.live.push(true);
         e
@@ -426,7 +432,10 @@ impl Deduplicated {
         let resolution = prepared.resolve(
             &canonical,
             |e| Timestamp(records.time[e as usize]),
-            |e| records.traits.get(&e),
+            |e| match records.traits[e as usize] {
+                NONE => None,
+                i => records.trait_sets.get(i as usize),
+            },
         );
         Resolved {
             loader,
@@ -461,41 +470,79 @@ impl Resolved {
         for p in 0..n {
             offsets[p + 1] += offsets[p];
         }
-        let mut fill = offsets.clone();
-        let mut rows = vec![0u32; offsets[n] as usize];
+        // Each kept event's row: profile order, canonical order within a profile.
+        let mut fill = offsets;
+        let mut row_of = vec![NONE; loader.records.live.len()];
         for (pos, p) in resolution.event_profile.iter().enumerate() {
             if let Some(p) = p {
                 let slot = &mut fill[*p as usize];
-                rows[*slot as usize] = canonical[pos];
+                row_of[canonical[pos] as usize] = *slot;
                 *slot += 1;
             }
         }
-        drop(fill);
         drop(canonical);
+        let rows = fill[n] as usize;
+        let ends: Vec<u32> = std::iter::once(0).chain(fill).collect();
+        // The records are copied into row order first, reading them in arrival order: random
+        // writes, sequential reads, where building straight from arrival order would miss the
+        // cache on every read.
         let records = &loader.records;
-        let names = &loader.names;
+        let mut time = vec![0i64; rows];
+        let mut call = vec![CallType::Track; rows];
+        let mut name = vec![NONE; rows];
+        let mut property_ends = vec![0u64; rows + 1];
+        for (e, &row) in row_of.iter().enumerate() {
+            if row != NONE {
+                let r = row as usize;
+                time[r] = records.time[e];
+                call[r] = records.call[e];
+                name[r] = records.name[e];
+                property_ends[r + 1] = records.properties(e as u32).len() as u64;
+            }
+        }
+        for r in 0..rows {
+            property_ends[r + 1] += property_ends[r];
+        }
+        let mut properties = vec![0u8; property_ends[rows] as usize];
+        for (e, &row) in row_of.iter().enumerate() {
+            if row != NONE {
+                let start = property_ends[row as usize] as usize;
+                let bytes = records.properties(e as u32);
+                properties[start..start + bytes.len()].copy_from_slice(bytes);
+            }
+        }
+        drop(row_of);
+        let Loader {
+            records,
+            names,
+            encoder,
+            rejected,
+            accepted,
+            duplicates,
+            ..
+        } = loader;
+        drop(records);
         let mut builder = StoreBuilder::new();
         for (p, profile) in resolution.profiles.iter().enumerate() {
-            let events = rows[offsets[p] as usize..offsets[p + 1] as usize]
-                .iter()
-                .map(|&e| {
-                    let name = records.name[e as usize];
-                    EncodedEvent {
-                        time: records.time[e as usize],
-                        call: records.call[e as usize],
-                        name: (name != NONE).then(|| &*names[name as usize]),
-                        properties: records.properties(e),
-                    }
-                });
-            builder.add_profile_encoded(profile, &loader.encoder, events);
+            let events = (ends[p] as usize..ends[p + 1] as usize).map(|r| {
+                let n = name[r];
+                EncodedEvent {
+                    time: time[r],
+                    call: call[r],
+                    name: (n != NONE).then(|| &*names[n as usize]),
+                    properties: &properties
+                        [property_ends[r] as usize..property_ends[r + 1] as usize],
+                }
+            });
+            builder.add_profile_encoded(profile, &encoder, events);
         }
         let store = builder.finish();
         Loaded {
             resolution,
             store,
-            rejected: loader.rejected,
-            accepted: loader.accepted,
-            duplicates: loader.duplicates,
+            rejected,
+            accepted,
+            duplicates,
         }
     }
 }

@@ -596,7 +596,8 @@ fn assemble(
     time_of: impl Fn(u32) -> Timestamp,
     mut traits_of: impl FnMut(u32, &mut Object),
 ) -> Resolution {
-    let mut index_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+    // Profile index by root slot: a flat table, since every event looks one up.
+    let mut index_of_root = vec![NONE; engine.parent.len()];
     let mut roots: Vec<u32> = Vec::new();
     let mut event_root = vec![NONE; n_events];
     for &e in canonical {
@@ -605,10 +606,12 @@ fn assemble(
             continue;
         }
         let r = engine.find(s);
-        event_root[e as usize] = *index_of_root.entry(r).or_insert_with(|| {
+        let index = &mut index_of_root[r as usize];
+        if *index == NONE {
             roots.push(r);
-            roots.len() as u32 - 1
-        });
+            *index = roots.len() as u32 - 1;
+        }
+        event_root[e as usize] = *index;
     }
     let mut profiles: Vec<Profile> = roots
         .iter()
@@ -627,7 +630,7 @@ fn assemble(
             continue;
         }
         let r = engine.find(s);
-        if let Some(&pi) = index_of_root.get(&r) {
+        if let Some(&pi) = index_of_root.get(r as usize).filter(|&&pi| pi != NONE) {
             let kind = engine.types.name(engine.ids.kind(x));
             let profile = &mut profiles[pi as usize];
             if !profile.identifiers.contains_key(kind) {
