@@ -596,10 +596,14 @@ fn assemble(
     time_of: impl Fn(u32) -> Timestamp,
     mut traits_of: impl FnMut(u32, &mut Object),
 ) -> Resolution {
-    // Profile index by root slot: a flat table, since every event looks one up.
+    // Profile index by root slot: a flat table, since every event looks one up. One pass
+    // over the events gathers counts, first/last seen and traits into flat per-profile
+    // vectors, which stay in cache where `Profile`s would not.
     let mut index_of_root = vec![NONE; engine.parent.len()];
     let mut roots: Vec<u32> = Vec::new();
     let mut event_root = vec![NONE; n_events];
+    let mut stats: Vec<(u64, i64, i64)> = Vec::new();
+    let mut traits: Vec<Object> = Vec::new();
     for &e in canonical {
         let s = event_slot[e as usize];
         if s == NONE {
@@ -609,19 +613,30 @@ fn assemble(
         let index = &mut index_of_root[r as usize];
         if *index == NONE {
             roots.push(r);
+            stats.push((0, i64::MAX, i64::MIN));
+            traits.push(Object::new());
             *index = roots.len() as u32 - 1;
         }
+        let pi = *index as usize;
         event_root[e as usize] = *index;
+        let t = time_of(e).0;
+        let stat = &mut stats[pi];
+        stat.0 += 1;
+        stat.1 = stat.1.min(t);
+        stat.2 = stat.2.max(t);
+        traits_of(e, &mut traits[pi]);
     }
     let mut profiles: Vec<Profile> = roots
         .iter()
-        .map(|&r| Profile {
+        .zip(stats)
+        .zip(traits)
+        .map(|((&r, (count, first, last)), traits)| Profile {
             id: engine.slot_id(r),
             identifiers: BTreeMap::new(),
-            traits: Object::new(),
-            event_count: 0,
-            first_seen: Timestamp(i64::MAX),
-            last_seen: Timestamp(i64::MIN),
+            traits,
+            event_count: count,
+            first_seen: Timestamp(first),
+            last_seen: Timestamp(last),
         })
         .collect();
     for x in 0..engine.ids.len() as u32 {
@@ -632,28 +647,17 @@ fn assemble(
         let r = engine.find(s);
         if let Some(&pi) = index_of_root.get(r as usize).filter(|&&pi| pi != NONE) {
             let kind = engine.types.name(engine.ids.kind(x));
-            let profile = &mut profiles[pi as usize];
-            if !profile.identifiers.contains_key(kind) {
-                profile
-                    .identifiers
-                    .insert(kind.to_string(), BTreeSet::new());
-            }
-            if let Some(set) = profile.identifiers.get_mut(kind) {
-                set.insert(engine.ids.value(x).to_string());
+            let value = engine.ids.value(x).to_string();
+            let identifiers = &mut profiles[pi as usize].identifiers;
+            match identifiers.get_mut(kind) {
+                Some(set) => {
+                    set.insert(value);
+                }
+                None => {
+                    identifiers.insert(kind.to_string(), BTreeSet::from([value]));
+                }
             }
         }
-    }
-    for &e in canonical {
-        let pi = event_root[e as usize];
-        if pi == NONE {
-            continue;
-        }
-        let profile = &mut profiles[pi as usize];
-        let t = time_of(e);
-        profile.event_count += 1;
-        profile.first_seen = profile.first_seen.min(t);
-        profile.last_seen = profile.last_seen.max(t);
-        traits_of(e, &mut profile.traits);
     }
     let mut by_id: Vec<u32> = (0..profiles.len() as u32).collect();
     by_id.sort_unstable_by(|&a, &b| profiles[a as usize].id.cmp(&profiles[b as usize].id));
