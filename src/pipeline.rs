@@ -18,7 +18,7 @@
 //! let mut loader = Loader::new(&IdentitySettings::default(), Source::File { derive_ids: false });
 //! loader.read(&file[..]).unwrap();
 //! let loaded = loader.finish();
-//! assert_eq!(loaded.rejected[0].code, "missing_type");
+//! assert_eq!(loaded.rejected[0].code, "missing_id");
 //! assert_eq!(loaded.resolution.profiles[0].traits["plan"], "pro");
 //! assert_eq!(loaded.store.event_count(), 1);
 //! ```
