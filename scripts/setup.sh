@@ -17,6 +17,16 @@ for arg in "$@"; do
 done
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# cargo installs land here; a fresh shell may not have it on PATH yet.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+command -v cargo >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1 \
+  || die "Rust is missing: install rustup (https://rustup.rs), then run this again"
+command -v node >/dev/null 2>&1 || die "Node.js 20 or newer is missing"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version))"
 
 # Rust target and components.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -28,7 +38,8 @@ for comp in rustfmt clippy; do
 done
 
 # cargo tools, each at a pinned version.
-have_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q " $2"; }
+# worker-build prints a bare "0.8.7", the others "name 1.2.3": match the version as a word.
+have_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -Fqw -- "$2"; }
 if ! have_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (several minutes, once)"
   # Not --locked: a locked dependency version is missing from the registry.
@@ -57,7 +68,9 @@ fi
 if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   log "installing chromium (Debian)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq chromium >/dev/null
 fi
 log "ready"

@@ -25,12 +25,20 @@ impl std::error::Error for TimeError {}
 const MS_PER_DAY: i64 = 86_400_000;
 
 impl Timestamp {
+    /// The earliest instant an RFC 3339 string can spell: `0000-01-01T00:00:00.000Z`.
+    pub const MIN: Timestamp = Timestamp(-62_167_219_200_000);
+    /// The latest instant an RFC 3339 string can spell: `9999-12-31T23:59:59.999Z`.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999);
+
     /// Milliseconds since the Unix epoch.
     pub fn millis(self) -> i64 {
         self.0
     }
 
     /// Parses an RFC 3339 `date-time`, truncating the fraction to milliseconds.
+    ///
+    /// An offset that moves the instant outside [`Timestamp::MIN`]..=[`Timestamp::MAX`]
+    /// (`9999-12-31T23:59:59-01:00`) is refused: its UTC form could not be written back.
     ///
     /// ```
     /// use tessera::time::Timestamp;
@@ -104,7 +112,11 @@ impl Timestamp {
         };
         let days = days_from_civil(year, month, day);
         let local = days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + millis;
-        Ok(Timestamp(local - offset_minutes * 60_000))
+        let utc = local - offset_minutes * 60_000;
+        if !(Self::MIN.0..=Self::MAX.0).contains(&utc) {
+            return Err(TimeError);
+        }
+        Ok(Timestamp(utc))
     }
 
     /// The civil UTC date and time: (year, month, day, hour, minute, second, millisecond).
@@ -195,9 +207,13 @@ impl Duration {
     /// use tessera::time::Duration;
     /// assert_eq!(Duration::parse("2d").unwrap().millis, 172_800_000);
     /// assert!(Duration::parse("-1d").is_err() && Duration::parse("1y").is_err());
+    /// assert!(Duration::parse("3В").is_err() && Duration::parse("é").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Duration, TimeError> {
-        let (num, unit) = text.split_at(text.len().saturating_sub(1));
+        // Split before the last character, not the last byte: a multi-byte unit (`3В`) is
+        // refused like any unknown one.
+        let unit_at = text.char_indices().last().map_or(0, |(i, _)| i);
+        let (num, unit) = text.split_at(unit_at);
         if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) {
             return Err(TimeError);
         }
@@ -250,6 +266,8 @@ mod tests {
             "2026-01-01T00:00:00+0100",
             "2026-01-01T00:00:00Zjunk",
             "２026-01-01T00:00:00Z",
+            "9999-12-31T23:59:59-00:01",
+            "0000-01-01T00:00:00+00:01",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
@@ -257,7 +275,13 @@ mod tests {
 
     #[test]
     fn round_trips_through_display() {
-        for ms in [-86_400_001, 0, 1_767_225_600_123, 253_402_300_799_999] {
+        for ms in [
+            Timestamp::MIN.0,
+            -86_400_001,
+            0,
+            1_767_225_600_123,
+            Timestamp::MAX.0,
+        ] {
             let t = Timestamp(ms);
             assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
         }

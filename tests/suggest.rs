@@ -294,3 +294,49 @@ fn a_goal_nobody_reached_gives_no_suggestions_but_still_lifecycle() {
     assert!(report.suggestions.is_empty() && report.lookalike.is_none());
     assert!(!report.lifecycle.is_empty());
 }
+
+/// The whole product path: generated traffic with the planted pattern, through ingestion,
+/// identity resolution and the real segment store, with the store as the engine.
+#[test]
+fn the_real_engine_finds_the_generators_planted_pattern() {
+    use tessera::gen::{Generator, GeneratorConfig};
+    use tessera::identity::{resolve, IdentitySettings};
+    use tessera::ingest::{self, Source};
+    use tessera::segment::{SavedSegments, Segment, Store};
+
+    let mut bytes = Vec::new();
+    Generator::new(GeneratorConfig {
+        events: 80_000,
+        seed: 3,
+        planted: true,
+        ..GeneratorConfig::default()
+    })
+    .write_to(&mut bytes)
+    .unwrap();
+    let outcome = ingest::read_file_bytes(&bytes, Source::File { derive_ids: false });
+    let (events, _) = ingest::dedup(outcome.accepted);
+    let resolution = resolve(&events, &IdentitySettings::default());
+    let store = Store::build(&events, &resolution);
+    let now = events.iter().map(|e| e.time).max().unwrap();
+
+    let options =
+        SuggestOptions::new(Goal::parse("event:Order Completed").unwrap(), "30d", now).unwrap();
+    let summary = DataSummary::build(&events, &resolution, now, 30, None);
+    let report = suggest(&store, &summary, &options).unwrap();
+
+    let top: Vec<_> = report.suggestions.iter().take(3).collect();
+    assert!(
+        top.iter()
+            .any(|s| mentions(&s.segment["condition"], "/pricing") && s.lift > 2.0),
+        "no /pricing rule with a real lift in the top 3: {top:#?}"
+    );
+    for s in &report.suggestions {
+        let segment = Segment::parse(&s.segment, &SavedSegments::new()).unwrap();
+        assert_eq!(
+            store.evaluate(&segment, now).count(),
+            s.size,
+            "{}",
+            s.explanation
+        );
+    }
+}

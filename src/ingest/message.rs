@@ -669,7 +669,14 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
     let (time, received_at, message_id) = match place.source {
         Source::Edge { received_at } => {
             let time = match (sent_at, original.or(timestamp)) {
-                (Some(sent), Some(original)) => Timestamp(received_at.0 - (sent.0 - original.0)),
+                // Absurd clocks (sentAt in year 1, originalTimestamp in 9999) would push the
+                // event past what a time string can spell, and it could never be replayed.
+                (Some(sent), Some(original)) => Timestamp(
+                    received_at
+                        .0
+                        .saturating_sub(sent.0 - original.0)
+                        .clamp(Timestamp::MIN.0, Timestamp::MAX.0),
+                ),
                 _ => timestamp.or(original).unwrap_or(received_at),
             };
             let id = own_message_id.unwrap_or_else(|| {

@@ -18,7 +18,8 @@ use crate::time::{Duration, Timestamp};
 pub struct DefinitionError {
     /// One of `unknown_key`, `unknown_condition`, `wrong_type`, `missing_key`,
     /// `unknown_operator`, `missing_operator`, `bad_duration`, `bad_time`, `conflicting_keys`,
-    /// `unknown_segment`, `segment_cycle`.
+    /// `unknown_segment`, `segment_cycle`; or `too_deep` for a document built in memory that
+    /// nests conditions deeper than [`MAX_CONDITION_DEPTH`] (JSON text cannot: it stops at 128 levels).
     pub code: &'static str,
     /// Path of the offending part, e.g. `condition.and[1].op` (empty for the document itself).
     pub path: String,
@@ -87,6 +88,7 @@ impl Segment {
             stack: Vec::new(),
             resolved: Vec::new(),
             index: BTreeMap::new(),
+            depth: 0,
         };
         let (id, name, description, condition) = ctx.document(doc, "")?;
         Ok(Segment {
@@ -107,7 +109,12 @@ struct Context<'a> {
     stack: Vec<String>,
     resolved: Vec<Condition>,
     index: BTreeMap<String, usize>,
+    /// How many conditions enclose the one being parsed, across `in_segment` references too.
+    depth: usize,
 }
+
+/// The deepest conditions may nest (`too_deep` beyond), counting through `in_segment`.
+pub const MAX_CONDITION_DEPTH: usize = 128;
 
 /// A condition of the language, with constants already parsed.
 #[derive(Clone, Debug, PartialEq)]
@@ -303,7 +310,8 @@ pub(crate) struct EventCondition {
     pub sequence: Option<Sequence>,
 }
 
-const CONDITION_KINDS: [&str; 9] = [
+/// The keys that name a condition's kind (`and`, `event`, `trait`, ...).
+pub const CONDITION_KINDS: [&str; 9] = [
     "and",
     "or",
     "not",
@@ -784,6 +792,22 @@ impl Context<'_> {
     }
 
     fn condition(&mut self, value: &Value, path: &str) -> Result<Condition> {
+        // Parsing, evaluation and dropping all recurse once per level: a document built in
+        // memory (JSON text already stops at 128 levels) must not be able to overflow the stack.
+        if self.depth >= MAX_CONDITION_DEPTH {
+            return fail(
+                "too_deep",
+                path,
+                format!("conditions nest deeper than {MAX_CONDITION_DEPTH} levels"),
+            );
+        }
+        self.depth += 1;
+        let condition = self.condition_at(value, path);
+        self.depth -= 1;
+        condition
+    }
+
+    fn condition_at(&mut self, value: &Value, path: &str) -> Result<Condition> {
         let map = object(value, path, "a condition")?;
         let kinds = first_present(map, &CONDITION_KINDS);
         let Some(kind) = kinds.first().copied() else {

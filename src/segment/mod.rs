@@ -20,7 +20,9 @@ mod snapshot;
 mod store;
 mod value;
 
-pub use definition::{DefinitionError, SavedSegments, Segment};
+pub use definition::{
+    DefinitionError, SavedSegments, Segment, CONDITION_KINDS, MAX_CONDITION_DEPTH,
+};
 pub use eval::Evaluation;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use store::{EncodedEvent, MemoryUsage, PropertyEncoder, Store, StoreBuilder};

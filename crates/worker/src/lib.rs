@@ -1,1 +1,240 @@
-//! The Cloudflare Worker: routes, auth and Durable Object storage over the core.
+//! Tessera's edge: a Cloudflare Worker speaking the Segment HTTP Tracking API (`events.md`).
+//!
+//! The worker is routing and glue only: the core (`tessera::ingest`) parses and validates, the
+//! workspace's [`store::EventStore`] Durable Object stores. Every answer, good or bad, carries
+//! CORS headers so browsers can send directly.
+
+pub mod answer;
+pub mod store;
+pub mod workspace;
+
+use answer::EdgeError;
+use serde_json::{json, Value};
+use store::{AppendResult, Stats, StoredEvent, APPEND_URL, STATS_URL};
+use tessera::ingest::{self, RequestError, Route, Source};
+use tessera::Timestamp;
+use wasm_bindgen::JsValue;
+use worker::{event, Context, Date, Env, Headers, Method, Request, RequestInit, Response, Stub};
+use workspace::{bearer_token, write_key_from_basic, Registry, Workspace};
+
+/// The Durable Object namespace binding (`wrangler.toml`).
+const EVENT_STORE_BINDING: &str = "EVENT_STORE";
+/// The variable (or secret) listing workspaces and their keys.
+const WORKSPACES_VAR: &str = "WORKSPACES";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let mut response = if req.method() == Method::Options {
+        preflight(&req)?
+    } else {
+        match handle(req, &env).await {
+            Ok(response) => response,
+            Err(err) => json_response(err.status(), &err.body())?,
+        }
+    };
+    response
+        .headers_mut()
+        .set("Access-Control-Allow-Origin", "*")?;
+    Ok(response)
+}
+
+async fn handle(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let path = req.path();
+    match path.as_str() {
+        "/v1/health" => {
+            only(&req, Method::Get)?;
+            json_response(
+                200,
+                &json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}),
+            )
+            .map_err(internal)
+        }
+        "/v1/admin/stats" => {
+            only(&req, Method::Get)?;
+            stats(&req, env).await
+        }
+        _ => match Route::from_path(&path) {
+            Some(route) => {
+                only(&req, Method::Post)?;
+                ingest(req, env, route).await
+            }
+            None => Err(EdgeError::NotFound),
+        },
+    }
+}
+
+/// Accepts one request on an ingestion route: authenticate, parse, store, answer.
+async fn ingest(mut req: Request, env: &Env, route: Route) -> Result<Response, EdgeError> {
+    let registry = registry(env)?;
+    let authorization = header(&req, "Authorization");
+    let header_key = authorization.as_deref().and_then(write_key_from_basic);
+    // A key in the header is checked before the body is read: a stranger's body is not parsed.
+    let header_workspace = match &header_key {
+        Some(key) => Some(registry.by_write_key(key).ok_or(EdgeError::Unauthorized {
+            code: "unknown_write_key",
+        })?),
+        None => None,
+    };
+
+    let body = req.bytes().await.map_err(|e| {
+        EdgeError::Request(RequestError {
+            code: "unreadable_body",
+            message: format!("the request body could not be read: {e}"),
+            errors: Vec::new(),
+        })
+    })?;
+    let gzip_declared = header(&req, "Content-Encoding")
+        .is_some_and(|v| v.split(',').any(|c| c.trim().eq_ignore_ascii_case("gzip")));
+    let decoded = ingest::decode_body(&body, gzip_declared).map_err(EdgeError::Request)?;
+    let received_at = Timestamp(Date::now().as_millis() as i64);
+    let outcome = ingest::parse_request(route, &decoded, Source::Edge { received_at })
+        .map_err(EdgeError::Request)?;
+
+    let workspace = match header_workspace {
+        Some(w) => w,
+        None => {
+            let key = outcome
+                .write_key
+                .as_deref()
+                .ok_or(EdgeError::Unauthorized {
+                    code: "missing_write_key",
+                })?;
+            registry.by_write_key(key).ok_or(EdgeError::Unauthorized {
+                code: "unknown_write_key",
+            })?
+        }
+    };
+
+    if let (Route::Single(_), Some(first)) = (route, outcome.rejected.first()) {
+        // On a single-call route the one message is the request: its error is the answer.
+        return Err(EdgeError::Request(RequestError {
+            code: first.code,
+            message: first.message.clone(),
+            errors: outcome.rejected.clone(),
+        }));
+    }
+
+    if !outcome.accepted.is_empty() {
+        let events: Vec<StoredEvent> = outcome
+            .accepted
+            .iter()
+            .map(|e| StoredEvent {
+                message_id: e.message_id.clone(),
+                time: e.time.millis(),
+                call: e.call.as_str().to_owned(),
+                received_at: e.received_at.map(Timestamp::millis),
+                json: e.to_json().to_string(),
+            })
+            .collect();
+        let _: AppendResult =
+            call_store(env, workspace, Method::Post, APPEND_URL, Some(&events)).await?;
+    }
+
+    let answer = match route {
+        Route::Single(_) => answer::single_accepted(),
+        Route::Batch => answer::batch_accepted(outcome.accepted.len(), &outcome.rejected),
+    };
+    json_response(200, &answer).map_err(internal)
+}
+
+/// `GET /v1/admin/stats`: what the secret key's workspace holds.
+async fn stats(req: &Request, env: &Env) -> Result<Response, EdgeError> {
+    let registry = registry(env)?;
+    let authorization = header(req, "Authorization");
+    let secret =
+        authorization
+            .as_deref()
+            .and_then(bearer_token)
+            .ok_or(EdgeError::Unauthorized {
+                code: "missing_secret_key",
+            })?;
+    let workspace = registry
+        .by_secret_key(secret)
+        .ok_or(EdgeError::Unauthorized {
+            code: "unknown_secret_key",
+        })?;
+    let stats: Stats = call_store::<(), _>(env, workspace, Method::Get, STATS_URL, None).await?;
+    json_response(
+        200,
+        &json!({"workspace": workspace.id, "events": stats.events}),
+    )
+    .map_err(internal)
+}
+
+/// Sends one request to the workspace's Durable Object and reads its JSON answer.
+async fn call_store<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    env: &Env,
+    workspace: &Workspace,
+    method: Method,
+    url: &str,
+    body: Option<&B>,
+) -> Result<T, EdgeError> {
+    let stub: Stub = env
+        .durable_object(EVENT_STORE_BINDING)
+        .and_then(|ns| ns.id_from_name(&workspace.id)?.get_stub())
+        .map_err(|e| EdgeError::Misconfigured(format!("{EVENT_STORE_BINDING} binding: {e}")))?;
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        let text = serde_json::to_string(body).map_err(|e| EdgeError::Storage(e.to_string()))?;
+        init.with_body(Some(JsValue::from_str(&text)));
+    }
+    let request = Request::new_with_init(url, &init).map_err(storage)?;
+    let mut response = stub.fetch_with_request(request).await.map_err(storage)?;
+    if response.status_code() != 200 {
+        let text = response.text().await.unwrap_or_default();
+        return Err(EdgeError::Storage(format!(
+            "status {}: {text}",
+            response.status_code()
+        )));
+    }
+    response.json().await.map_err(storage)
+}
+
+fn registry(env: &Env) -> Result<Registry, EdgeError> {
+    let text = env
+        .var(WORKSPACES_VAR)
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret(WORKSPACES_VAR).map(|v| v.to_string()))
+        .map_err(|_| EdgeError::Misconfigured(format!("{WORKSPACES_VAR} is not set")))?;
+    Registry::from_json(&text).map_err(EdgeError::Misconfigured)
+}
+
+/// Answers a CORS preflight for any path: browsers ask before sending JSON with credentials.
+fn preflight(req: &Request) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
+    let requested = header(req, "Access-Control-Request-Headers");
+    headers.set(
+        "Access-Control-Allow-Headers",
+        requested
+            .as_deref()
+            .unwrap_or("Authorization, Content-Type, Content-Encoding"),
+    )?;
+    headers.set("Access-Control-Max-Age", "86400")?;
+    Ok(Response::empty()?.with_status(204).with_headers(headers))
+}
+
+fn only(req: &Request, method: Method) -> Result<(), EdgeError> {
+    if req.method() == method {
+        Ok(())
+    } else {
+        Err(EdgeError::MethodNotAllowed)
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+fn storage(e: worker::Error) -> EdgeError {
+    EdgeError::Storage(e.to_string())
+}
+
+fn internal(e: worker::Error) -> EdgeError {
+    EdgeError::Misconfigured(e.to_string())
+}

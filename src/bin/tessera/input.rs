@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tessera::identity::{self, IdentitySettings, Resolution};
 use tessera::ingest::{self, Source};
 use tessera::pipeline;
-use tessera::segment::{SavedSegments, Store};
+use tessera::segment::{SavedSegments, Store, CONDITION_KINDS};
 use tessera::{Event, Timestamp};
 
 /// A boxed error, as the subcommands return them.
@@ -140,21 +140,11 @@ pub fn read_json(path: &Path) -> Result<Value, Error> {
 
 /// A segment document from a file; a bare condition is wrapped into one.
 pub fn read_segment_document(path: &Path) -> Result<Value, Error> {
-    const KINDS: [&str; 9] = [
-        "and",
-        "or",
-        "not",
-        "trait",
-        "event",
-        "first_seen",
-        "last_seen",
-        "in_segment",
-        "has_identifier",
-    ];
     let value = read_json(path)?;
     Ok(match &value {
         Value::Object(m)
-            if !m.contains_key("condition") && KINDS.iter().any(|k| m.contains_key(*k)) =>
+            if !m.contains_key("condition")
+                && CONDITION_KINDS.iter().any(|k| m.contains_key(*k)) =>
         {
             json!({ "condition": value })
         }

@@ -1,0 +1,4 @@
+//! Fuzz targets for the tessera core: see `checks` and `docs/reliability.md`.
+#![allow(missing_docs)]
+
+pub mod checks;
