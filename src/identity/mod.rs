@@ -438,6 +438,88 @@ pub fn resolve_with(
     resolution
 }
 
+/// Events whose identifiers are interned up front, for loaders that never hold full [`Event`]s
+/// (the streaming pipeline): each event is read once, and resolution later runs on `u32`s.
+///
+/// Resolving gives the same answer as [`resolve`] over the same events.
+#[derive(Clone, Debug)]
+pub struct PreparedEvents {
+    engine: Engine,
+    arena: Vec<u32>,
+    start: Vec<u32>,
+    previous: Vec<[u32; 2]>,
+}
+
+impl PreparedEvents {
+    /// An empty set under these settings.
+    pub fn new(settings: &IdentitySettings) -> PreparedEvents {
+        PreparedEvents {
+            engine: Engine::new(settings),
+            arena: Vec::new(),
+            start: vec![0],
+            previous: Vec::new(),
+        }
+    }
+
+    /// Interns an event's identifiers; returns its index (events are numbered from 0).
+    pub fn push(&mut self, event: &Event) -> u32 {
+        let e = self.previous.len() as u32;
+        let previous = prepare(&mut self.engine, event, &mut self.arena);
+        self.previous.push(previous);
+        self.start.push(self.arena.len() as u32);
+        e
+    }
+
+    /// How many events were pushed.
+    pub fn len(&self) -> usize {
+        self.previous.len()
+    }
+
+    /// True when no event was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.previous.is_empty()
+    }
+
+    /// Resolves the events listed in `canonical`, which must be deduplicated (one per
+    /// `messageId`) and in canonical order (time, then `messageId`). `time_of(e)` is event
+    /// `e`'s time; `traits_of(e)` its profile traits, pre-merged in application order (a `null`
+    /// member removes the key). `event_profile` follows the positions in `canonical`.
+    pub fn resolve<'a>(
+        mut self,
+        canonical: &[u32],
+        time_of: impl Fn(u32) -> Timestamp,
+        traits_of: impl Fn(u32) -> Option<&'a Object>,
+    ) -> Resolution {
+        let mut slot_at = Vec::with_capacity(canonical.len());
+        // Events are numbered by canonical position here, so "created earlier" is `<`.
+        let earlier = |a: u32, b: u32| a < b;
+        for (pos, &e) in canonical.iter().enumerate() {
+            let ei = e as usize;
+            let ids = &self.arena[self.start[ei] as usize..self.start[ei + 1] as usize];
+            let slot = self
+                .engine
+                .step(ids, self.previous[ei], pos as u32, &earlier, None);
+            slot_at.push(slot);
+        }
+        self.arena = Vec::new();
+        self.start = Vec::new();
+        self.previous = Vec::new();
+        let positions: Vec<u32> = (0..canonical.len() as u32).collect();
+        assemble(
+            &mut self.engine,
+            &positions,
+            &slot_at,
+            canonical.len(),
+            |pos| time_of(canonical[pos as usize]),
+            |pos, traits| {
+                if let Some(set) = traits_of(canonical[pos as usize]) {
+                    apply_traits(traits, set.iter());
+                }
+            },
+        )
+    }
+}
+
 /// Marks suppressed identifiers in an engine (interning them so later events see the flag).
 fn suppress_all(engine: &mut Engine, suppressed: &Suppression) {
     for ident in suppressed {
@@ -514,29 +596,47 @@ fn assemble(
     time_of: impl Fn(u32) -> Timestamp,
     mut traits_of: impl FnMut(u32, &mut Object),
 ) -> Resolution {
-    let mut index_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+    // Profile index by root slot: a flat table, since every event looks one up. One pass
+    // over the events gathers counts, first/last seen and traits into flat per-profile
+    // vectors, which stay in cache where `Profile`s would not.
+    let mut index_of_root = vec![NONE; engine.parent.len()];
     let mut roots: Vec<u32> = Vec::new();
     let mut event_root = vec![NONE; n_events];
+    let mut stats: Vec<(u64, i64, i64)> = Vec::new();
+    let mut traits: Vec<Object> = Vec::new();
     for &e in canonical {
         let s = event_slot[e as usize];
         if s == NONE {
             continue;
         }
         let r = engine.find(s);
-        event_root[e as usize] = *index_of_root.entry(r).or_insert_with(|| {
+        let index = &mut index_of_root[r as usize];
+        if *index == NONE {
             roots.push(r);
-            roots.len() as u32 - 1
-        });
+            stats.push((0, i64::MAX, i64::MIN));
+            traits.push(Object::new());
+            *index = roots.len() as u32 - 1;
+        }
+        let pi = *index as usize;
+        event_root[e as usize] = *index;
+        let t = time_of(e).0;
+        let stat = &mut stats[pi];
+        stat.0 += 1;
+        stat.1 = stat.1.min(t);
+        stat.2 = stat.2.max(t);
+        traits_of(e, &mut traits[pi]);
     }
     let mut profiles: Vec<Profile> = roots
         .iter()
-        .map(|&r| Profile {
+        .zip(stats)
+        .zip(traits)
+        .map(|((&r, (count, first, last)), traits)| Profile {
             id: engine.slot_id(r),
             identifiers: BTreeMap::new(),
-            traits: Object::new(),
-            event_count: 0,
-            first_seen: Timestamp(i64::MAX),
-            last_seen: Timestamp(i64::MIN),
+            traits,
+            event_count: count,
+            first_seen: Timestamp(first),
+            last_seen: Timestamp(last),
         })
         .collect();
     for x in 0..engine.ids.len() as u32 {
@@ -545,30 +645,19 @@ fn assemble(
             continue;
         }
         let r = engine.find(s);
-        if let Some(&pi) = index_of_root.get(&r) {
+        if let Some(&pi) = index_of_root.get(r as usize).filter(|&&pi| pi != NONE) {
             let kind = engine.types.name(engine.ids.kind(x));
-            let profile = &mut profiles[pi as usize];
-            if !profile.identifiers.contains_key(kind) {
-                profile
-                    .identifiers
-                    .insert(kind.to_string(), BTreeSet::new());
-            }
-            if let Some(set) = profile.identifiers.get_mut(kind) {
-                set.insert(engine.ids.value(x).to_string());
+            let value = engine.ids.value(x).to_string();
+            let identifiers = &mut profiles[pi as usize].identifiers;
+            match identifiers.get_mut(kind) {
+                Some(set) => {
+                    set.insert(value);
+                }
+                None => {
+                    identifiers.insert(kind.to_string(), BTreeSet::from([value]));
+                }
             }
         }
-    }
-    for &e in canonical {
-        let pi = event_root[e as usize];
-        if pi == NONE {
-            continue;
-        }
-        let profile = &mut profiles[pi as usize];
-        let t = time_of(e);
-        profile.event_count += 1;
-        profile.first_seen = profile.first_seen.min(t);
-        profile.last_seen = profile.last_seen.max(t);
-        traits_of(e, &mut profile.traits);
     }
     let mut by_id: Vec<u32> = (0..profiles.len() as u32).collect();
     by_id.sort_unstable_by(|&a, &b| profiles[a as usize].id.cmp(&profiles[b as usize].id));

@@ -188,17 +188,24 @@ pub(crate) struct RawMessage<'de> {
 /// object fields are checked but not built.
 pub(crate) struct MessageSeed {
     keep: bool,
+    lean: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for MessageSeed {
     type Value = Option<RawMessage<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(MessageVisitor { keep: self.keep })
+        d.deserialize_any(MessageVisitor {
+            keep: self.keep,
+            lean: self.lean,
+        })
     }
 }
 
 struct MessageVisitor {
     keep: bool,
+    /// Build `properties` and `traits`, of `context` only `traits` and `externalIds`, and no
+    /// `integrations` (everything is still checked).
+    lean: bool,
 }
 
 impl<'de> Visitor<'de> for MessageVisitor {
@@ -278,7 +285,9 @@ impl<'de> Visitor<'de> for MessageVisitor {
                 11 => m.write_key = field(&mut map)?,
                 12 => m.properties = object(&mut map, self.keep, false)?,
                 13 => m.traits = object(&mut map, self.keep, false)?,
+                14 if self.lean => m.context = lean_context(&mut map)?,
                 14 => m.context = object(&mut map, self.keep, true)?,
+                _ if self.lean => m.integrations = object(&mut map, false, false)?,
                 _ => m.integrations = object(&mut map, self.keep, false)?,
             }
         }
@@ -346,11 +355,94 @@ pub(crate) fn parse_text(text: &[u8], place: &Place<'_>) -> Result<Event, Reject
         utf8,
         MessageSeed {
             keep: place.keep_objects,
+            lean: false,
         },
     )
     .map_err(|e| place.reject("", codes::INVALID_JSON, e.to_string()))?
     .ok_or_else(|| place.reject("", codes::NOT_AN_OBJECT, "a message must be a JSON object"))?;
     check(raw, text, place)
+}
+
+/// [`parse_text`] that builds only what identity resolution and the segment store read:
+/// `properties`, `traits`, and of `context` only `traits` and `externalIds`; `integrations` stay
+/// empty. Verdicts, codes and paths are those of [`parse_text`].
+pub(crate) fn parse_text_lean(text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {
+    if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
+        return parse_text(text, place);
+    }
+    let utf8 = std::str::from_utf8(text)
+        .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
+    let raw = strict::from_str_seed(
+        utf8,
+        MessageSeed {
+            keep: true,
+            lean: true,
+        },
+    )
+    .map_err(|e| place.reject("", codes::INVALID_JSON, e.to_string()))?
+    .ok_or_else(|| place.reject("", codes::NOT_AN_OBJECT, "a message must be a JSON object"))?;
+    check(raw, text, place)
+}
+
+/// Reads `context` keeping only `traits` and `externalIds` (checked like the rest), `null`
+/// counting as absent; anything but an object stands in as `false`, as with [`Probe`].
+fn lean_context<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Value>, A::Error> {
+    Ok(match map.next_value_seed(LeanContext)? {
+        Value::Null => None,
+        v => Some(v),
+    })
+}
+
+struct LeanContext;
+
+impl<'de> DeserializeSeed<'de> for LeanContext {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LeanContext {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Bool(false))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        strict::ignore_seq(seq)?;
+        Ok(Value::Bool(false))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut keys = KeySet::default();
+        let mut kept = Object::new();
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "traits" || key == "externalIds" {
+                let value = map.next_value_seed(StrictValue)?;
+                kept.insert(key.to_string(), value);
+            } else {
+                map.next_value_seed(StrictIgnore)?;
+            }
+            keys.insert::<A::Error>(key)?;
+        }
+        Ok(Value::Object(kept))
+    }
 }
 
 fn id_text(f: &Field<'_>) -> Result<Option<String>, ()> {

@@ -287,6 +287,166 @@ impl Columns {
     }
 }
 
+impl ColumnBuilder {
+    /// [`ColumnBuilder::push`] for a value written by [`PropertyEncoder`]; `None` when the
+    /// bytes are malformed (then nothing is pushed).
+    fn push_flat(&mut self, row: u32, tag: u8, data: &[u8], pos: &mut usize) -> Option<()> {
+        let encoded = if tag == FLAT_ARRAY {
+            let n = get_varint(data, pos)?;
+            if self.column.array_offsets.is_empty() {
+                self.column.array_offsets.push(0);
+            }
+            for _ in 0..n {
+                let item_tag = *data.get(*pos)?;
+                *pos += 1;
+                let e = self.flat_scalar(item_tag, data, pos)?;
+                encode(&mut self.column.array_data, e);
+            }
+            self.column
+                .array_offsets
+                .push(self.column.array_data.len() as u32);
+            Encoded::Array(self.column.array_offsets.len() as u32 - 2)
+        } else {
+            self.flat_scalar(tag, data, pos)?
+        };
+        put_varint(&mut self.column.data, u64::from(row) - self.next_row);
+        encode(&mut self.column.data, encoded);
+        self.next_row = u64::from(row) + 1;
+        self.column.entries += 1;
+        Some(())
+    }
+
+    fn flat_scalar(&mut self, tag: u8, data: &[u8], pos: &mut usize) -> Option<Encoded> {
+        Some(match tag {
+            FLAT_STR => {
+                let len = usize::try_from(get_varint(data, pos)?).ok()?;
+                let bytes = data.get(*pos..pos.checked_add(len)?)?;
+                *pos += len;
+                Encoded::Str(self.string(std::str::from_utf8(bytes).ok()?))
+            }
+            FLAT_F64 => {
+                let bytes = data.get(*pos..*pos + 8)?;
+                *pos += 8;
+                let mut b = [0u8; 8];
+                b.copy_from_slice(bytes);
+                Encoded::Num(f64::from_bits(u64::from_le_bytes(b)))
+            }
+            FLAT_UINT => Encoded::Num(get_varint(data, pos)? as f64),
+            FLAT_FALSE => Encoded::Bool(false),
+            FLAT_TRUE => Encoded::Bool(true),
+            FLAT_OBJECT => Encoded::Object,
+            _ => return None,
+        })
+    }
+}
+
+const FLAT_STR: u8 = 0;
+const FLAT_F64: u8 = 1;
+const FLAT_UINT: u8 = 2;
+const FLAT_FALSE: u8 = 3;
+const FLAT_TRUE: u8 = 4;
+const FLAT_OBJECT: u8 = 5;
+const FLAT_ARRAY: u8 = 6;
+
+/// Event properties flattened to the store's dot paths and written to bytes, a few per value,
+/// so that a loader can hold millions of events' properties until their profiles are known.
+/// [`StoreBuilder::add_profile_encoded`] reads them back into exactly the columns that
+/// [`StoreBuilder::add_profile`] builds from the same properties.
+#[derive(Clone, Debug, Default)]
+pub struct PropertyEncoder {
+    paths: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, u32>,
+    path: String,
+}
+
+impl PropertyEncoder {
+    /// An encoder with no paths yet.
+    pub fn new() -> PropertyEncoder {
+        PropertyEncoder::default()
+    }
+
+    /// Appends the encoding of one event's `properties` to `out`.
+    pub fn encode(&mut self, properties: &Map<String, Value>, out: &mut Vec<u8>) {
+        // Same walk as `ColumnsBuilder::add`: keys with a `.` and nulls are left out.
+        for (key, value) in properties {
+            if key.contains('.') || value.is_null() {
+                continue;
+            }
+            let len = self.path.len();
+            if len > 0 {
+                self.path.push('.');
+            }
+            self.path.push_str(key);
+            let id = match self.index.get(self.path.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = self.paths.len() as u32;
+                    let boxed: Box<str> = self.path.as_str().into();
+                    self.paths.push(boxed.clone());
+                    self.index.insert(boxed, id);
+                    id
+                }
+            };
+            put_varint(out, u64::from(id));
+            match value {
+                Value::Array(items) => {
+                    out.push(FLAT_ARRAY);
+                    put_varint(out, items.len() as u64);
+                    for item in items {
+                        flat_scalar(out, item);
+                    }
+                }
+                other => flat_scalar(out, other),
+            }
+            if let Value::Object(inner) = value {
+                self.encode(inner, out);
+            }
+            self.path.truncate(len);
+        }
+    }
+
+    /// The dot path of an encoded path id.
+    fn path(&self, id: u64) -> Option<&str> {
+        self.paths.get(usize::try_from(id).ok()?).map(|p| &**p)
+    }
+}
+
+fn flat_scalar(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) => {
+            out.push(FLAT_STR);
+            put_varint(out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if x.fract() == 0.0 && (0.0..EXACT_INT).contains(&x) && x.is_sign_positive() {
+                out.push(FLAT_UINT);
+                put_varint(out, x as u64);
+            } else {
+                out.push(FLAT_F64);
+                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+        }
+        Value::Bool(false) => out.push(FLAT_FALSE),
+        Value::Bool(true) => out.push(FLAT_TRUE),
+        _ => out.push(FLAT_OBJECT),
+    }
+}
+
+/// One event as [`StoreBuilder::add_profile_encoded`] takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct EncodedEvent<'a> {
+    /// Event time, ms since the epoch.
+    pub time: i64,
+    /// Call type.
+    pub call: CallType,
+    /// Track event name, or the page/screen name.
+    pub name: Option<&'a str>,
+    /// `properties` as written by [`PropertyEncoder::encode`].
+    pub properties: &'a [u8],
+}
+
 #[derive(Default)]
 struct ColumnsBuilder {
     builders: Vec<ColumnBuilder>,
@@ -511,6 +671,8 @@ pub struct StoreBuilder {
     properties: ColumnsBuilder,
     traits: ColumnsBuilder,
     identifiers: FxHashMap<String, Vec<u32>>,
+    /// Per [`PropertyEncoder`] path id: the property column it fills (`usize::MAX`: not yet).
+    flat_columns: Vec<usize>,
 }
 
 impl Default for StoreBuilder {
@@ -532,6 +694,7 @@ impl StoreBuilder {
             properties: ColumnsBuilder::default(),
             traits: ColumnsBuilder::default(),
             identifiers: FxHashMap::default(),
+            flat_columns: Vec::new(),
         }
     }
 
@@ -571,6 +734,96 @@ impl StoreBuilder {
         }
         self.profile_offsets.push(self.times.len() as u32);
         true
+    }
+
+    /// [`StoreBuilder::add_profile`] for events whose properties were written by `encoder`
+    /// (one encoder for every call on this builder). The events must already be in canonical
+    /// order (time, then `messageId`). Returns `false`, adding nothing, when the profile is out
+    /// of id order; properties whose bytes are malformed are skipped.
+    pub fn add_profile_encoded<'e>(
+        &mut self,
+        profile: &Profile,
+        encoder: &PropertyEncoder,
+        events: impl IntoIterator<Item = EncodedEvent<'e>>,
+    ) -> bool {
+        if self
+            .profile_ids
+            .last()
+            .is_some_and(|last| last.as_str() >= profile.id.as_str())
+        {
+            return false;
+        }
+        let p = self.profile_ids.len() as u32;
+        self.profile_ids.push(profile.id.clone());
+        self.traits.add(p, &profile.traits);
+        for (kind, values) in &profile.identifiers {
+            if !values.is_empty() {
+                self.identifiers.entry(kind.clone()).or_default().push(p);
+            }
+        }
+        for event in events {
+            let row = self.times.len() as u32;
+            self.times.push(event.time);
+            let k = self.kind(event.call, event.name);
+            let kind = &mut self.kinds[k];
+            kind.rows.push(row);
+            kind.times.push(event.time);
+            self.add_flat(row, encoder, event.properties);
+        }
+        self.profile_offsets.push(self.times.len() as u32);
+        true
+    }
+
+    fn add_flat(&mut self, row: u32, encoder: &PropertyEncoder, data: &[u8]) {
+        let mut pos = 0;
+        while pos < data.len() {
+            let Some(id) = get_varint(data, &mut pos) else {
+                return;
+            };
+            let Some(&tag) = data.get(pos) else {
+                return;
+            };
+            pos += 1;
+            let Some(column) = self.flat_column(encoder, id) else {
+                return;
+            };
+            if self.properties.builders[column]
+                .push_flat(row, tag, data, &mut pos)
+                .is_none()
+            {
+                return;
+            }
+        }
+    }
+
+    fn flat_column(&mut self, encoder: &PropertyEncoder, id: u64) -> Option<usize> {
+        let i = usize::try_from(id).ok()?;
+        if let Some(&c) = self.flat_columns.get(i).filter(|&&c| c != usize::MAX) {
+            return Some(c);
+        }
+        let path = encoder.path(id)?;
+        let columns = &mut self.properties;
+        let c = match columns.index.get(path) {
+            Some(&c) => c,
+            None => {
+                columns.builders.push(ColumnBuilder {
+                    column: Column {
+                        path: path.to_string(),
+                        ..Column::default()
+                    },
+                    ..ColumnBuilder::default()
+                });
+                columns
+                    .index
+                    .insert(path.to_string(), columns.builders.len() - 1);
+                columns.builders.len() - 1
+            }
+        };
+        if self.flat_columns.len() <= i {
+            self.flat_columns.resize(i + 1, usize::MAX);
+        }
+        self.flat_columns[i] = c;
+        Some(c)
     }
 
     fn kind(&mut self, call: CallType, name: Option<&str>) -> usize {

@@ -5,12 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use tessera::identity;
 use tessera::segment::{Segment, Store};
 
 use crate::input::{
-    events_from_bytes, load_settings, parse_now, read_bytes, read_saved_segments,
-    read_segment_document,
+    load_settings, load_store, parse_now, read_bytes, read_saved_segments, read_segment_document,
+    store_from_bytes,
 };
 use crate::CliResult;
 
@@ -50,16 +49,17 @@ pub fn run(args: Args) -> CliResult {
     let saved = read_saved_segments(args.segments.as_deref())?;
     let segment = Segment::parse(&read_segment_document(&args.segment)?, &saved)?;
     let now = parse_now(args.now.as_deref())?;
-    let bytes = read_bytes(&args.input)?;
-    let store = if bytes.starts_with(b"TSNAP") {
-        Store::from_bytes(&bytes)?
+    // A file is streamed unless it is a snapshot, so large event files are never held whole.
+    let is_file = args.input.as_os_str() != "-";
+    let store = if is_file && !starts_with_snapshot_magic(&args.input)? {
+        load_store(&args.input, &load_settings(args.settings.as_deref())?)?
     } else {
-        let settings = load_settings(args.settings.as_deref())?;
-        let loaded = events_from_bytes(&bytes)?;
-        Store::build(
-            &loaded.events,
-            &identity::resolve(&loaded.events, &settings),
-        )
+        let bytes = read_bytes(&args.input)?;
+        if bytes.starts_with(b"TSNAP") {
+            Store::from_bytes(&bytes)?
+        } else {
+            store_from_bytes(&bytes, &load_settings(args.settings.as_deref())?)?
+        }
     };
     let started = Instant::now();
     let result = store.evaluate(&segment, now);
@@ -95,4 +95,15 @@ pub fn run(args: Args) -> CliResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when the file begins with the snapshot magic `TSNAP`.
+fn starts_with_snapshot_magic(path: &std::path::Path) -> Result<bool, crate::input::Error> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(5);
+    std::fs::File::open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .take(5)
+        .read_to_end(&mut head)?;
+    Ok(head == b"TSNAP")
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use tessera::identity::{self, IdentitySettings, Resolution};
 use tessera::ingest::{self, Source};
+use tessera::pipeline;
 use tessera::segment::{SavedSegments, Store, CONDITION_KINDS};
 use tessera::{Event, Timestamp};
 
@@ -76,6 +77,37 @@ pub fn load_workspace(path: &Path, settings: &IdentitySettings) -> Result<Worksp
         resolution,
         store,
     })
+}
+
+/// Streams an events file (or stdin for `-`) through the pipeline into the segment store, never
+/// holding full events, so that files of tens of millions of events fit in memory.
+pub fn load_store(path: &Path, settings: &IdentitySettings) -> Result<Store, Error> {
+    let source = Source::File { derive_ids: false };
+    let loaded = if path.as_os_str() == "-" {
+        pipeline::load(std::io::stdin().lock(), settings, source)?
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        pipeline::load(reader, settings, source).map_err(|e| format!("{}: {e}", path.display()))?
+    };
+    Ok(report_rejections(loaded))
+}
+
+/// Like [`load_store`], from bytes already read.
+pub fn store_from_bytes(bytes: &[u8], settings: &IdentitySettings) -> Result<Store, Error> {
+    let source = Source::File { derive_ids: false };
+    Ok(report_rejections(pipeline::load(bytes, settings, source)?))
+}
+
+fn report_rejections(loaded: pipeline::Loaded) -> Store {
+    for r in loaded.rejected.iter().take(5) {
+        eprintln!("line {}: {} at {}: {}", r.index, r.code, r.path, r.message);
+    }
+    let rejected = loaded.rejected.len();
+    if rejected > 0 {
+        eprintln!("{rejected} message(s) rejected and skipped (see `tessera validate`)");
+    }
+    loaded.store
 }
 
 /// Reads `--settings`, or the defaults.

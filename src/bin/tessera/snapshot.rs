@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::input::{load_settings, load_workspace};
+use crate::input::{load_settings, load_store};
 use crate::CliResult;
 
 /// Arguments of `tessera snapshot`.
@@ -21,7 +21,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let settings = load_settings(args.settings.as_deref())?;
-    let store = load_workspace(&args.input, &settings)?.store;
+    let store = load_store(&args.input, &settings)?;
     let snapshot = store.to_bytes();
     std::fs::write(&args.output, &snapshot)?;
     let memory = store.memory_usage();

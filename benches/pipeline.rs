@@ -1,0 +1,113 @@
+//! The streaming batch path end to end on a generated NDJSON file, one thread: read + parse +
+//! validate, dedup, resolve, store build, with peak memory (VmHWM).
+//!
+//! `TESSERA_PIPELINE_FILE=/tmp/events.ndjson cargo bench --bench pipeline` (write the file
+//! with `tessera gen --events N -o FILE`). Without the variable, 1,000,000 events are generated
+//! into a temporary file first.
+
+use std::io::BufReader;
+use std::time::Instant;
+
+use tessera::gen::{Generator, GeneratorConfig};
+use tessera::identity::IdentitySettings;
+use tessera::ingest::Source;
+use tessera::pipeline::Loader;
+
+fn peak_memory_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Seconds this thread has spent on a CPU (`/proc/thread-self/schedstat`): on a shared machine
+/// wall time also counts the time other processes held the cores.
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
+/// Wall and CPU time since `(wall, cpu)`.
+fn since(start: (Instant, f64)) -> (f64, f64) {
+    (start.0.elapsed().as_secs_f64(), cpu_secs() - start.1)
+}
+
+fn now() -> (Instant, f64) {
+    (Instant::now(), cpu_secs())
+}
+
+fn stage(label: &str, events: usize, (wall, cpu): (f64, f64)) {
+    println!(
+        "{label:<28} wall {wall:>7.2} s  cpu {cpu:>7.2} s {:>11.0} events/s (cpu)   VmHWM {:>6.0} MB",
+        events as f64 / cpu,
+        peak_memory_mb()
+    );
+}
+
+fn main() {
+    let path = match std::env::var("TESSERA_PIPELINE_FILE") {
+        Ok(p) => p,
+        Err(_) => {
+            let p = std::env::temp_dir().join("tessera_pipeline_bench.ndjson");
+            let file = std::fs::File::create(&p).expect("temporary file");
+            Generator::new(GeneratorConfig {
+                events: 1_000_000,
+                seed: 1,
+                ..GeneratorConfig::default()
+            })
+            .write_to(std::io::BufWriter::new(file))
+            .expect("write events");
+            p.to_string_lossy().into_owned()
+        }
+    };
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("{path}: {:.0} MB", bytes as f64 / 1e6);
+    let started = now();
+
+    let t = now();
+    let mut loader = Loader::new(
+        &IdentitySettings::default(),
+        Source::File { derive_ids: false },
+    );
+    let file = std::fs::File::open(&path).expect("events file");
+    loader
+        .read(BufReader::with_capacity(1 << 20, file))
+        .expect("read events");
+    let (wall, cpu) = since(t);
+    let rejected = loader.rejected();
+    println!(
+        "{:<28} wall {wall:>7.2} s  cpu {cpu:>7.2} s {:>11.0} MiB/s (cpu)      VmHWM {:>6.0} MB   ({rejected} rejected)",
+        "read + parse + validate",
+        bytes as f64 / (1 << 20) as f64 / cpu,
+        peak_memory_mb()
+    );
+
+    let t = now();
+    let deduped = loader.dedup();
+    let kept = deduped.len();
+    stage("dedup (+ canonical sort)", kept, since(t));
+
+    let t = now();
+    let resolved = deduped.resolve();
+    stage("resolve (compact input)", kept, since(t));
+    let profiles = resolved.resolution.profiles.len();
+
+    let t = now();
+    let loaded = resolved.build_store();
+    stage("store build", kept, since(t));
+
+    let (total, total_cpu) = since(started);
+    let memory = loaded.store.memory_usage();
+    println!(
+        "end to end: wall {total:.2} s, cpu {total_cpu:.2} s for {kept} events ({} duplicates dropped), {profiles} profiles, {} unresolved; store {:.1} B/event; peak memory (VmHWM) {:.0} MB",
+        loaded.duplicates,
+        loaded.resolution.unresolved(),
+        memory.bytes_per_event(),
+        peak_memory_mb()
+    );
+}

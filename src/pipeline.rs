@@ -1,0 +1,560 @@
+//! The streaming batch path: NDJSON bytes → validated events → dedup → identity resolution →
+//! the segment [`Store`], without ever holding every full [`Event`].
+//!
+//! Each accepted message is reduced on arrival to what resolution and the store read: its
+//! `messageId`, time, call, name, identifiers (interned), profile-trait updates and properties
+//! (flattened to a few bytes per value). Ten million generated events take a few GB this way,
+//! where full events take about 4 KB each.
+//!
+//! The answer equals [`crate::ingest::read_file_bytes`] + [`crate::ingest::dedup`] +
+//! [`crate::identity::resolve`] + [`Store::build`] on the same bytes.
+//!
+//! ```
+//! use tessera::identity::IdentitySettings;
+//! use tessera::ingest::Source;
+//! use tessera::pipeline::Loader;
+//!
+//! let file = b"{\"type\":\"identify\",\"userId\":\"u1\",\"messageId\":\"m1\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"traits\":{\"plan\":\"pro\"}}\n{\"type\":\"page\"}\n";
+//! let mut loader = Loader::new(&IdentitySettings::default(), Source::File { derive_ids: false });
+//! loader.read(&file[..]).unwrap();
+//! let loaded = loader.finish();
+//! assert_eq!(loaded.rejected[0].code, "missing_id");
+//! assert_eq!(loaded.resolution.profiles[0].traits["plan"], "pro");
+//! assert_eq!(loaded.store.event_count(), 1);
+//! ```
+
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufRead};
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::event::{CallType, Event, Object};
+use crate::identity::{IdentitySettings, PreparedEvents, Resolution};
+use crate::ingest::{self, trim_json_space, Rejection, Source};
+use crate::segment::{EncodedEvent, PropertyEncoder, Store, StoreBuilder};
+use crate::time::Timestamp;
+
+const NONE: u32 = u32::MAX;
+
+/// What the pipeline gives: profiles, the store, and what was left out.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Identity resolution; `event_profile` follows the kept events in canonical order.
+    pub resolution: Resolution,
+    /// The segment store over the resolved events.
+    pub store: Store,
+    /// Rejected messages, in file order.
+    pub rejected: Vec<Rejection>,
+    /// Messages accepted (duplicates included).
+    pub accepted: usize,
+    /// Re-deliveries dropped by the dedup rule.
+    pub duplicates: usize,
+}
+
+/// Accepted events, reduced to what resolution and the store read, in arrival order.
+struct Records {
+    message_ids: String,
+    message_id_ends: Vec<u64>,
+    time: Vec<i64>,
+    call: Vec<CallType>,
+    /// Index into `names`, `NONE` for no name.
+    name: Vec<u32>,
+    properties: Vec<u8>,
+    property_ends: Vec<u64>,
+    /// Per event: index into `trait_sets`, `NONE` when it sets no profile trait.
+    traits: Vec<u32>,
+    /// Pre-merged profile traits of the events that set any.
+    trait_sets: Vec<Object>,
+    /// False once replaced by an earlier duplicate.
+    live: Vec<bool>,
+}
+
+impl Records {
+    fn message_id(&self, e: u32) -> &str {
+        let e = e as usize;
+        let start = if e == 0 {
+            0
+        } else {
+            self.message_id_ends[e - 1] as usize
+        };
+        &self.message_ids[start..self.message_id_ends[e] as usize]
+    }
+
+    fn properties(&self, e: u32) -> &[u8] {
+        let e = e as usize;
+        let start = if e == 0 {
+            0
+        } else {
+            self.property_ends[e - 1] as usize
+        };
+        &self.properties[start..self.property_ends[e] as usize]
+    }
+}
+
+/// Open-addressing set of record indexes keyed by `messageId` (the text stays in [`Records`],
+/// so ten million ids are not stored twice).
+#[derive(Default)]
+struct MessageIndex {
+    /// `(hash >> 32) << 32 | (record + 1)`, 0 when empty.
+    slots: Vec<u64>,
+    len: usize,
+}
+
+fn hash_id(id: &str) -> u64 {
+    let mut h = FxHasher::default();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// Where probing starts for a 32-bit hash tag (only the tag is stored, so growing can rehash).
+fn start_slot(tag: u64, mask: usize) -> usize {
+    (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+}
+
+impl MessageIndex {
+    fn find(&self, records: &Records, id: &str, hash: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let tag = hash >> 32;
+        let mut i = start_slot(tag, mask);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return None;
+            }
+            if s >> 32 == tag && records.message_id((s as u32) - 1) == id {
+                return Some(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert_new(&mut self, hash: u64, record: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = start_slot(hash >> 32, mask);
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = ((hash >> 32) << 32) | u64::from(record + 1);
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        let size = (old.len() * 2).max(1024);
+        self.slots = vec![0; size];
+        let mask = size - 1;
+        for s in old.into_iter().filter(|&s| s != 0) {
+            let mut i = start_slot(s >> 32, mask);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+}
+
+/// Reads messages and keeps their compact form; [`Loader::finish`] resolves and builds the store.
+pub struct Loader {
+    source: Source,
+    prepared: PreparedEvents,
+    records: Records,
+    names: Vec<Box<str>>,
+    name_index: FxHashMap<Box<str>, u32>,
+    encoder: PropertyEncoder,
+    index: MessageIndex,
+    rejected: Vec<Rejection>,
+    accepted: usize,
+    duplicates: usize,
+    line: usize,
+}
+
+impl Loader {
+    /// An empty loader: identity `settings`, and how messages are read (`Source::File` for files).
+    pub fn new(settings: &IdentitySettings, source: Source) -> Loader {
+        Loader {
+            source,
+            prepared: PreparedEvents::new(settings),
+            records: Records {
+                message_ids: String::new(),
+                message_id_ends: Vec::new(),
+                time: Vec::new(),
+                call: Vec::new(),
+                name: Vec::new(),
+                properties: Vec::new(),
+                property_ends: Vec::new(),
+                traits: Vec::new(),
+                trait_sets: Vec::new(),
+                live: Vec::new(),
+            },
+            names: Vec::new(),
+            name_index: FxHashMap::default(),
+            encoder: PropertyEncoder::new(),
+            index: MessageIndex::default(),
+            rejected: Vec::new(),
+            accepted: 0,
+            duplicates: 0,
+            line: 0,
+        }
+    }
+
+    /// Reads a whole file in any of the shapes [`ingest::read_file_bytes`] takes. NDJSON is
+    /// streamed line by line; an array or batch file (told apart by its first line) is read
+    /// whole and parsed as [`ingest::read_file_bytes`] does.
+    pub fn read<R: BufRead>(&mut self, mut reader: R) -> io::Result<()> {
+        let mut head = Vec::new();
+        let first = loop {
+            let before = head.len();
+            if reader.read_until(b'\n', &mut head)? == 0 {
+                break None;
+            }
+            if !trim_json_space(&head[before..]).is_empty() {
+                break Some(before);
+            }
+        };
+        let Some(first) = first else {
+            return Ok(());
+        };
+        let line = trim_json_space(&head[first..]);
+        let streamable = match line.first() {
+            Some(b'[') => false,
+            Some(b'{') => {
+                let keys: Result<FxHashMap<String, &serde_json::value::RawValue>, _> =
+                    serde_json::from_slice(line);
+                keys.is_ok_and(|k| !k.contains_key("batch"))
+            }
+            _ => true,
+        };
+        if !streamable {
+            reader.read_to_end(&mut head)?;
+            let outcome = ingest::read_file_bytes(&head, self.source);
+            for event in &outcome.accepted {
+                self.push_event(event);
+            }
+            self.rejected.extend(outcome.rejected);
+            return Ok(());
+        }
+        for text in head.split_inclusive(|&b| b == b'\n') {
+            self.push_line(text);
+        }
+        self.read_ndjson(reader)
+    }
+
+    /// Streams NDJSON lines (continuing the line count of earlier reads).
+    pub fn read_ndjson<R: BufRead>(&mut self, mut reader: R) -> io::Result<()> {
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let available = match reader.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                if !carry.is_empty() {
+                    self.push_line(&carry);
+                }
+                return Ok(());
+            }
+            let mut used = 0;
+            if !carry.is_empty() {
+                match memchr::memchr(b'\n', available) {
+                    Some(end) => {
+                        carry.extend_from_slice(&available[..end]);
+                        let text = std::mem::take(&mut carry);
+                        self.push_line(&text);
+                        used = end + 1;
+                    }
+                    None => {
+                        carry.extend_from_slice(available);
+                        let n = available.len();
+                        reader.consume(n);
+                        continue;
+                    }
+                }
+            }
+            // Lines are parsed where they lie in the reader's buffer; only one that straddles
+            // two fills is copied.
+            while let Some(end) = memchr::memchr(b'\n', &available[used..]) {
+                self.push_line(&available[used..used + end]);
+                used += end + 1;
+            }
+            carry.extend_from_slice(&available[used..]);
+            let n = available.len();
+            reader.consume(n);
+        }
+    }
+
+    /// One NDJSON line (the next line number); blank lines are skipped.
+    fn push_line(&mut self, text: &[u8]) {
+        self.line += 1;
+        let text = trim_json_space(text);
+        if text.is_empty() {
+            return;
+        }
+        match ingest::parse_message_lean(text, self.line, self.source) {
+            Ok(event) => self.push_event(&event),
+            Err(rejection) => self.rejected.push(rejection),
+        }
+    }
+
+    /// Adds one accepted event (the dedup rule applies: the earliest time per `messageId` is
+    /// kept, ties keep the first).
+    pub fn push_event(&mut self, event: &Event) {
+        self.accepted += 1;
+        let hash = hash_id(&event.message_id);
+        let found = self.index.find(&self.records, &event.message_id, hash);
+        if let Some(slot) = found {
+            self.duplicates += 1;
+            let old = (self.index.slots[slot] as u32) - 1;
+            if event.time.0 >= self.records.time[old as usize] {
+                return;
+            }
+            self.records.live[old as usize] = false;
+            self.records.traits[old as usize] = NONE;
+            let e = self.store_record(event);
+            self.index.slots[slot] = ((hash >> 32) << 32) | u64::from(e + 1);
+        } else {
+            let e = self.store_record(event);
+            self.index.insert_new(hash, e);
+        }
+    }
+
+    fn store_record(&mut self, event: &Event) -> u32 {
+        let e = self.prepared.push(event);
+        let r = &mut self.records;
+        r.message_ids.push_str(&event.message_id);
+        r.message_id_ends.push(r.message_ids.len() as u64);
+        r.time.push(event.time.0);
+        r.call.push(event.call);
+        let name = match event.name.as_deref() {
+            None => NONE,
+            Some(n) => match self.name_index.get(n) {
+                Some(&id) => id,
+                None => {
+                    let id = self.names.len() as u32;
+                    self.names.push(n.into());
+                    self.name_index.insert(n.into(), id);
+                    id
+                }
+            },
+        };
+        r.name.push(name);
+        self.encoder.encode(&event.properties, &mut r.properties);
+        r.property_ends.push(r.properties.len() as u64);
+        let mut traits = Object::new();
+        for (k, v) in event.profile_traits() {
+            traits.insert(k.clone(), v.clone());
+        }
+        if traits.is_empty() {
+            r.traits.push(NONE);
+        } else {
+            r.traits.push(r.trait_sets.len() as u32);
+            r.trait_sets.push(traits);
+        }
+        r.live.push(true);
+        e
+    }
+
+    /// How many messages were rejected so far.
+    pub fn rejected(&self) -> usize {
+        self.rejected.len()
+    }
+
+    /// The kept events in canonical order (time, then `messageId`): the dedup stage.
+    pub fn dedup(self) -> Deduplicated {
+        let r = &self.records;
+        let mut packed: Vec<u128> = (0..r.live.len() as u32)
+            .filter(|&e| r.live[e as usize])
+            .map(|e| {
+                let t = (r.time[e as usize] as u64) ^ (1 << 63);
+                (u128::from(t) << 32) | u128::from(e)
+            })
+            .collect();
+        packed.sort_unstable();
+        let mut canonical: Vec<u32> = packed.into_iter().map(|k| k as u32).collect();
+        let mut i = 0;
+        while i < canonical.len() {
+            let t = r.time[canonical[i] as usize];
+            let mut j = i + 1;
+            while j < canonical.len() && r.time[canonical[j] as usize] == t {
+                j += 1;
+            }
+            if j - i > 1 {
+                canonical[i..j].sort_unstable_by(|&a, &b| r.message_id(a).cmp(r.message_id(b)));
+            }
+            i = j;
+        }
+        Deduplicated {
+            loader: self,
+            canonical,
+        }
+    }
+
+    /// Dedup, resolve and build the store in one go.
+    pub fn finish(self) -> Loaded {
+        self.dedup().resolve().build_store()
+    }
+}
+
+/// The kept events in canonical order, ready to resolve.
+pub struct Deduplicated {
+    loader: Loader,
+    canonical: Vec<u32>,
+}
+
+impl Deduplicated {
+    /// How many events were kept.
+    pub fn len(&self) -> usize {
+        self.canonical.len()
+    }
+
+    /// True when no event was kept.
+    pub fn is_empty(&self) -> bool {
+        self.canonical.is_empty()
+    }
+
+    /// Identity resolution over the kept events: the resolve stage.
+    pub fn resolve(self) -> Resolved {
+        let Deduplicated {
+            mut loader,
+            canonical,
+        } = self;
+        let prepared = std::mem::replace(
+            &mut loader.prepared,
+            PreparedEvents::new(&IdentitySettings::default()),
+        );
+        let records = &loader.records;
+        let resolution = prepared.resolve(
+            &canonical,
+            |e| Timestamp(records.time[e as usize]),
+            |e| match records.traits[e as usize] {
+                NONE => None,
+                i => records.trait_sets.get(i as usize),
+            },
+        );
+        Resolved {
+            loader,
+            canonical,
+            resolution,
+        }
+    }
+}
+
+/// Resolved profiles, before the store is built.
+pub struct Resolved {
+    loader: Loader,
+    canonical: Vec<u32>,
+    /// Identity resolution; `event_profile` follows the kept events in canonical order.
+    pub resolution: Resolution,
+}
+
+impl Resolved {
+    /// Builds the segment store: the store stage.
+    pub fn build_store(self) -> Loaded {
+        let Resolved {
+            loader,
+            canonical,
+            resolution,
+        } = self;
+        let n = resolution.profiles.len();
+        // Counting sort by profile; canonical order is kept within each profile.
+        let mut offsets = vec![0u32; n + 1];
+        for p in resolution.event_profile.iter().flatten() {
+            offsets[*p as usize + 1] += 1;
+        }
+        for p in 0..n {
+            offsets[p + 1] += offsets[p];
+        }
+        // Each kept event's row: profile order, canonical order within a profile.
+        let mut fill = offsets;
+        let mut row_of = vec![NONE; loader.records.live.len()];
+        for (pos, p) in resolution.event_profile.iter().enumerate() {
+            if let Some(p) = p {
+                let slot = &mut fill[*p as usize];
+                row_of[canonical[pos] as usize] = *slot;
+                *slot += 1;
+            }
+        }
+        drop(canonical);
+        let rows = fill[n] as usize;
+        let ends: Vec<u32> = std::iter::once(0).chain(fill).collect();
+        // The records are copied into row order first, reading them in arrival order: random
+        // writes, sequential reads, where building straight from arrival order would miss the
+        // cache on every read.
+        let records = &loader.records;
+        let mut time = vec![0i64; rows];
+        let mut call = vec![CallType::Track; rows];
+        let mut name = vec![NONE; rows];
+        let mut property_ends = vec![0u64; rows + 1];
+        for (e, &row) in row_of.iter().enumerate() {
+            if row != NONE {
+                let r = row as usize;
+                time[r] = records.time[e];
+                call[r] = records.call[e];
+                name[r] = records.name[e];
+                property_ends[r + 1] = records.properties(e as u32).len() as u64;
+            }
+        }
+        for r in 0..rows {
+            property_ends[r + 1] += property_ends[r];
+        }
+        let mut properties = vec![0u8; property_ends[rows] as usize];
+        for (e, &row) in row_of.iter().enumerate() {
+            if row != NONE {
+                let start = property_ends[row as usize] as usize;
+                let bytes = records.properties(e as u32);
+                properties[start..start + bytes.len()].copy_from_slice(bytes);
+            }
+        }
+        drop(row_of);
+        let Loader {
+            records,
+            names,
+            encoder,
+            rejected,
+            accepted,
+            duplicates,
+            ..
+        } = loader;
+        drop(records);
+        let mut builder = StoreBuilder::new();
+        for (p, profile) in resolution.profiles.iter().enumerate() {
+            let events = (ends[p] as usize..ends[p + 1] as usize).map(|r| {
+                let n = name[r];
+                EncodedEvent {
+                    time: time[r],
+                    call: call[r],
+                    name: (n != NONE).then(|| &*names[n as usize]),
+                    properties: &properties
+                        [property_ends[r] as usize..property_ends[r + 1] as usize],
+                }
+            });
+            builder.add_profile_encoded(profile, &encoder, events);
+        }
+        let store = builder.finish();
+        Loaded {
+            resolution,
+            store,
+            rejected,
+            accepted,
+            duplicates,
+        }
+    }
+}
+
+/// Reads a file of messages (any shape [`ingest::read_file_bytes`] takes) into profiles and the
+/// segment store.
+pub fn load<R: BufRead>(
+    reader: R,
+    settings: &IdentitySettings,
+    source: Source,
+) -> io::Result<Loaded> {
+    let mut loader = Loader::new(settings, source);
+    loader.read(reader)?;
+    Ok(loader.finish())
+}
