@@ -177,7 +177,7 @@ export async function crashRun({ batches = 40, perBatch = 25, killAt = 20, killD
     // Phase 2: the same state directory, as after a crash.
     await edge.restart();
     const ackedIds = work.batches.filter((_, i) => acked[i]).flatMap((b) => b.map((m) => m.messageId));
-    const afterCrash = await storedMessages(edge.url, work);
+    const afterCrash = await storedMessages(edge.url, { ...work, tag });
     const lostAcknowledged = ackedIds.filter((id) => !afterCrash.has(id)).length;
     const storedAfterCrash = [...afterCrash.values()].reduce((a, b) => a + b, 0);
 
@@ -194,10 +194,11 @@ export async function crashRun({ batches = 40, perBatch = 25, killAt = 20, killD
 
     // Checks: counts, then every event by messageId, then the CLI's answer on the same events.
     const workspace = (await api(edge.url, '/v1/workspace')).body;
-    const stored = await storedMessages(edge.url, work);
+    const stored = await storedMessages(edge.url, { ...work, tag });
     const sentIds = work.batches.flat().map((m) => m.messageId);
     const lost = sentIds.filter((id) => !stored.has(id)).length;
-    const duplicates = [...stored.values()].reduce((a, n) => a + (n - 1), 0);
+    // Every sent id read back once and a row count equal to the ids found: nothing twice.
+    const duplicates = [...stored.values()].reduce((a, n) => a + (n - 1), 0) + (workspace.events - stored.size);
     const unexpected = [...stored.keys()].filter((id) => !id.startsWith(`${tag}-`)).length;
 
     const dir = await mkdtemp(join(tmpdir(), 'tessera-crash-cli-'));
