@@ -37,6 +37,8 @@ check "npm package tests" node --test --test-concurrency=1 tests/npm/
 check "build page and worker" bash scripts/build.sh www worker
 # One file at a time: each starts its own wrangler dev, and CI has two cores.
 check "edge tests (wrangler dev)" node --test --test-concurrency=1 tests/edge/
+# The access matrix (every route, every key) and SIGKILL under load, against wrangler dev.
+check "reliability tests (access matrix, crash safety)" node --test --test-concurrency=1 tests/reliability/
 if compgen -G 'tests/browser/*.test.mjs' >/dev/null; then
   check "browser tests (chromium)" node --test --test-concurrency=1 tests/browser/
 fi

@@ -6,11 +6,14 @@
 //   await edge.post('/v1/track', message);     // Basic auth with the first write key
 //   await edge.api('GET', '/v1/segments');     // Bearer auth with the first secret key
 //   await edge.restart();                      // same port and state directory
+//   await edge.kill();                         // SIGKILL, as a crash; restart() brings it back
 //
+// `startEdge({persistTo})` keeps the state in that directory (created if missing, left in place
+// by stop()), so a later edge can start on the same state.
 // Needs `scripts/build.sh worker www` first (scripts/test.sh does it). Each edge gets a free
 // loopback port and a fresh temporary state directory, so test files can run side by side.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, access } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, access } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -53,22 +56,28 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * as JSON when it is; `api(method, path, body?, {secretKey, headers})` does the same with Bearer
  * auth (`secretKey: null` for none); `stats(secretKey?)` is the stored event count; `logs()` is
  * wrangler's output so far; `restart()` stops wrangler and starts it again on the same port and
- * state directory (what survives a restart survives an eviction).
+ * state directory (what survives a restart survives an eviction); `kill()` sends SIGKILL to
+ * wrangler's process group (workerd included) without any grace, as a crash or power loss would,
+ * and waits until it is gone; `state` is the state directory.
  */
-export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
+export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo } = {}) {
   for (const built of ['build/worker/shim.mjs', 'www/dist/index.html']) {
     await access(join(ROOT, built)).catch(() => {
       throw new Error(`${built} is missing: run scripts/build.sh worker www first`);
     });
   }
   const port = await freePort();
-  const state = await mkdtemp(join(tmpdir(), 'tessera-edge-'));
+  const state = persistTo ?? (await mkdtemp(join(tmpdir(), 'tessera-edge-')));
+  if (persistTo) await mkdir(persistTo, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   let wrangler = await launch({ port, state, workspaces, url });
 
   async function stop() {
     await wrangler.stop();
-    await rm(state, { recursive: true, force: true });
+    if (!persistTo) await rm(state, { recursive: true, force: true });
+  }
+  async function kill() {
+    await wrangler.kill();
   }
   async function restart() {
     await wrangler.stop();
@@ -115,7 +124,9 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES } = {}) {
     api,
     stats,
     logs: () => wrangler.output(),
+    state,
     restart,
+    kill,
     stop,
   };
 }
@@ -160,6 +171,12 @@ async function launch({ port, state, workspaces, url }) {
       }
     }
   }
+  async function kill() {
+    if (running) {
+      signal('SIGKILL');
+      await exited;
+    }
+  }
   function signal(name) {
     try {
       process.kill(-child.pid, name);
@@ -186,7 +203,7 @@ async function launch({ port, state, workspaces, url }) {
     }
     await sleep(200);
   }
-  return { stop, output: () => output };
+  return { stop, kill, output: () => output };
 }
 
 /** `{status, headers, body}` of a fetch response, the body parsed as JSON when it is. */
