@@ -8,6 +8,7 @@ WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7
 TYPOS_VERSION=1.52.0
 CARGO_DENY_VERSION=0.20.2
+CARGO_FUZZ_VERSION=0.13.2
 
 want_browser=0
 for arg in "$@"; do
@@ -56,6 +57,10 @@ fi
 if ! have_version cargo-deny "$CARGO_DENY_VERSION"; then
   log "installing cargo-deny $CARGO_DENY_VERSION"
   cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --force
+fi
+if ! have_version cargo-fuzz "$CARGO_FUZZ_VERSION"; then
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
 fi
 
 # npm packages (wrangler, binaryen's wasm-opt, the test clients).

@@ -43,4 +43,8 @@ if compgen -G 'tests/browser/*.test.mjs' >/dev/null; then
   check "browser tests (chromium)" node --test --test-concurrency=1 tests/browser/
 fi
 
+# A short fuzz run of every parser of outside input; its own target dir, since the sanitizer
+# flags would otherwise invalidate the main build cache.
+check "fuzz smoke run (5 s per target)" env CARGO_TARGET_DIR="$CARGO_TARGET_DIR-fuzz" bash scripts/fuzz.sh 5
+
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
