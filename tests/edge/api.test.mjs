@@ -55,8 +55,9 @@ async function profileOf(type, value, secretKey) {
 test('events sent with @segment/analytics-node become a profile found by its userId', async () => {
   const user = uniqueId('sdk');
   const analytics = new Analytics({ writeKey: edge.writeKey, host: edge.url, flushAt: 10, flushInterval: 50, maxRetries: 0 });
-  analytics.identify({ userId: user, anonymousId: `${user}-anon`, traits: { email: `${user}@Example.com`, plan: 'pro' } });
-  analytics.track({ userId: user, event: 'Song Played', properties: { n: 1 } });
+  const now = Date.now();
+  analytics.identify({ userId: user, anonymousId: `${user}-anon`, traits: { email: `${user}@Example.com`, plan: 'pro' }, timestamp: new Date(now - 1000) });
+  analytics.track({ userId: user, event: 'Song Played', properties: { n: 1 }, timestamp: new Date(now) });
   await analytics.closeAndFlush({ timeout: 20_000 });
 
   const res = await profileOf('user_id', user);
