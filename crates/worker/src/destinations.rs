@@ -250,6 +250,9 @@ pub fn next_due(sql: &SqlStorage) -> Option<i64> {
     struct Due {
         at: Option<i64>,
     }
+    // A failed statement (the table not created yet) would cancel the object's pending
+    // writes and alarm, so the table is made sure of first.
+    ensure_schema(sql).ok()?;
     sql.exec("SELECT MIN(next_sync_at) AS at FROM destinations", None)
         .and_then(|c| c.one::<Due>())
         .ok()
@@ -285,11 +288,11 @@ pub async fn run_due(store: &EventStore) {
 
 /// Sets the object's one alarm to the earliest of re-evaluation and the next scheduled sync.
 async fn reschedule(store: &EventStore) {
-    let due = [store.reevaluation_due(), next_due(&store.sql())]
-        .into_iter()
-        .flatten()
-        .min();
-    if let Some(at) = due {
+    // Only when a sync comes first: otherwise the re-evaluation alarm already set is the one.
+    let Some(at) = next_due(&store.sql()) else {
+        return;
+    };
+    if store.reevaluation_due().is_none_or(|r| at < r) {
         if let Err(e) = store.storage().set_alarm(at.max(now_ms())).await {
             worker::console_error!("set_alarm failed: {e}");
         }
