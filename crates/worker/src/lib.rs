@@ -7,6 +7,7 @@
 //! directly.
 
 pub mod answer;
+pub mod destinations;
 pub mod store;
 pub mod workspace;
 

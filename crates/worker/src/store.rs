@@ -298,12 +298,60 @@ impl Loaded {
 }
 
 impl EventStore {
-    fn sql(&self) -> SqlStorage {
+    pub(crate) fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
 
+    /// The object's storage (destinations set the shared alarm through it).
+    pub(crate) fn storage(&self) -> worker::Storage {
+        self.state.storage()
+    }
+
+    /// A saved segment's current members, sorted; `None` when no such segment is saved.
+    pub(crate) fn audience(&self, segment_id: &str) -> Option<Vec<String>> {
+        let guard = self.loaded.borrow();
+        let loaded = guard.as_ref()?;
+        loaded.segments.get(segment_id)?;
+        Some(
+            loaded
+                .memberships
+                .get(segment_id)
+                .map(|m| m.iter().cloned().collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The current profiles with these ids (merged-away or deleted ones are `None`).
+    pub(crate) fn profiles(&self, ids: &[String]) -> Vec<Option<Profile>> {
+        let guard = self.loaded.borrow();
+        ids.iter()
+            .map(|id| {
+                guard
+                    .as_ref()
+                    .and_then(|l| l.graph.profile(id))
+                    .filter(|p| p.id == *id)
+            })
+            .collect()
+    }
+
+    /// The workspace this object holds, once loaded.
+    pub(crate) fn workspace_id(&self) -> Option<String> {
+        self.loaded
+            .borrow()
+            .as_ref()
+            .map(|l| l.workspace.id.clone())
+    }
+
+    /// When the segment re-evaluation alarm is due, if scheduled.
+    pub(crate) fn reevaluation_due(&self) -> Option<i64> {
+        self.loaded.borrow().as_ref().and_then(|l| l.alarm_at)
+    }
+
     /// Loads the workspace on first use: schema, graph, segments, memberships.
-    fn ensure_loaded(&self, workspace_id: Option<&str>) -> std::result::Result<(), EdgeError> {
+    pub(crate) fn ensure_loaded(
+        &self,
+        workspace_id: Option<&str>,
+    ) -> std::result::Result<(), EdgeError> {
         if self.loaded.borrow().is_some() {
             return Ok(());
         }
@@ -732,6 +780,8 @@ impl EventStore {
             .as_mut()
             .and_then(|l| l.alarm_due.take());
         if let Some(at) = due {
+            // One alarm per object: the earliest of re-evaluation and scheduled syncs.
+            let at = crate::destinations::next_due(&self.sql()).map_or(at, |d| d.min(at));
             let when = worker::ScheduledTime::new(js_sys::Date::new(&(at as f64).into()));
             if let Err(e) = self.state.storage().set_alarm(when).await {
                 // Expiry then waits for the next write, which schedules again.
@@ -1548,7 +1598,11 @@ impl DurableObject for EventStore {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let answer = self.route(req).await;
+        let answer = if crate::destinations::handles(&req) {
+            crate::destinations::route(self, req).await
+        } else {
+            self.route(req).await
+        };
         self.set_due_alarm().await;
         match answer {
             Ok(response) => Ok(response),
@@ -1562,6 +1616,7 @@ impl DurableObject for EventStore {
             worker::console_error!("alarm: {}", e.body());
         }
         self.set_due_alarm().await;
+        crate::destinations::run_due(self).await;
         match answer {
             Ok(()) => Response::ok("re-evaluated"),
             Err(err) => error_response(&err),
