@@ -70,7 +70,21 @@ before(async () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body.id;
   };
+  // Two webhook destinations on A's segment: one to read and sync, one to delete. The URL is a
+  // closed loopback port, so a sync fails fast without leaving the machine.
+  const destination = async () => {
+    const res = await edge.api(
+      'POST',
+      '/v1/segments/acl_pro/destinations',
+      { type: 'webhook', url: 'http://127.0.0.1:9/closed', secret: 'whsec_acl', max_attempts: 1, retry_base_ms: 0 },
+      { secretKey: A.secret_key },
+    );
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body.id;
+  };
   Object.assign(ids, {
+    A_DESTINATION: await destination(),
+    A_DOOMED_DESTINATION: await destination(),
     A_EMAIL: encodeURIComponent(ALICE.email),
     A_USER_ID: encodeURIComponent(ALICE.userId),
     A_PROFILE: await lookup(ALICE),

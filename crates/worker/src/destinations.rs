@@ -207,6 +207,10 @@ pub async fn route(store: &EventStore, mut req: Request) -> Reply {
             json_reply(201, &destination.public_json(next))
         }
         (["v1", "segments", segment, "destinations"], Method::Get) => {
+            // Like every route under a segment: one this workspace does not have is a 404.
+            if store.audience(segment).is_none() {
+                return Err(segment_not_found(segment));
+            }
             let list: Vec<Value> = load_all(&sql)?
                 .into_iter()
                 .filter(|(d, _, _)| d.segment_id == *segment)
