@@ -19,7 +19,7 @@ const errorText = (e: unknown): string => {
   if (err?.code) return `${err.code}${err.path ? ` at ${err.path}` : ''}: ${err.message ?? ''}`;
   return String((e as Error)?.message ?? e);
 };
-const when = (iso: string | null | undefined): string => (iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC') : '—');
+const when = (iso: string | null | undefined): string => (iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '') : '—');
 
 /** Wires the form once; call before the first `showDestinations`. */
 export function initDestinations(): void {
@@ -96,7 +96,7 @@ function card(segment: string, d: Destination, history: SyncRecord[] | ApiError)
 function historyTable(history: SyncRecord[] | ApiError): HTMLElement {
   if (!Array.isArray(history)) return h('p', { class: 'error' }, `Could not load the history. ${errorText(history)}`);
   if (history.length === 0) return h('p', { class: 'empty' }, 'No syncs yet. Press Sync now to send the audience.');
-  const head = ['Status', 'Trigger', 'Added', 'Removed', 'Batches', 'Attempts', 'Started', 'Finished', 'Last error'];
+  const head = ['Status', 'Trigger', 'Added', 'Removed', 'Batches', 'Attempts', 'Started (UTC)', 'Finished (UTC)', 'Last error'];
   return h('div', { class: 'table-wrap' }, h('table', { class: 'syncs' },
     h('caption', { class: 'sr-only' }, `Latest ${Math.min(history.length, HISTORY_SHOWN)} syncs, newest first`),
     h('thead', {}, h('tr', {}, head.map((t) => h('th', { scope: 'col' }, t)))),
