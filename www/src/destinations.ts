@@ -74,7 +74,7 @@ function card(segment: string, d: Destination, history: SyncRecord[] | ApiError)
     ? [['URL', d.url ?? '—'], ['Secret', d.secret ?? '—']]
     : [['Audience ID', d.audience_id ?? '—'], ['Access token', d.access_token ?? '—'], ['Match keys', (d.schema ?? []).join(', ')]];
   settings.push(['Mode', d.mode], ['Batch size', fmt.format(d.batch_size)]);
-  if (d.schedule_minutes) settings.push(['Schedule', `every ${d.schedule_minutes} min, next ${when(d.next_sync_at)}`]);
+  if (d.schedule_minutes) settings.push(['Schedule', `every ${d.schedule_minutes} min, next ${when(d.next_sync_at)} UTC`]);
   const status = h('span', { class: 'muted', role: 'status' });
   const syncBtn = h('button', { type: 'button', class: 'primary', 'data-action': 'sync', disabled: busy.has(d.id) },
     busy.has(d.id) ? 'Syncing…' : 'Sync now');
