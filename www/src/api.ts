@@ -16,6 +16,19 @@ export interface StoredEvent {
   properties?: Record<string, unknown>; traits?: Record<string, unknown>; [key: string]: unknown;
 }
 
+/** A destination as the API lists it: credentials only ever come back as `"set"`. */
+export interface Destination {
+  id: string; segment_id: string; type: 'webhook' | 'meta'; mode: 'add' | 'mirror'; batch_size: number;
+  schedule_minutes: number | null; max_attempts: number; retry_base_ms: number; created_at: string;
+  next_sync_at: string | null; url?: string; secret?: string; audience_id?: string; schema?: string[];
+  base_url?: string; access_token?: string;
+}
+export interface SyncRecord {
+  id: number; trigger: string; started_at: string; finished_at: string | null; status: 'ok' | 'partial' | 'failed' | string;
+  added: number; removed: number; batches: { planned: number; sent: number; acknowledged: number };
+  attempts: number; last_error: string | null;
+}
+
 const KEY = 'tessera.secretKey';
 
 export const session = {
@@ -62,7 +75,19 @@ export const api = {
   events: (id: string, limit = 50) =>
     request<{ events: StoredEvent[]; next_before?: string | null }>('GET', `/v1/profiles/${encodeURIComponent(id)}/events?limit=${limit}`),
   explain: (id: string) => request<unknown>('GET', `/v1/profiles/${encodeURIComponent(id)}/explain`),
+  destinations: (segment: string) =>
+    request<{ destinations: Destination[] }>('GET', destinationsPath(segment)).then((r) => r.destinations ?? []),
+  addDestination: (segment: string, body: Record<string, unknown>) => request<Destination>('POST', destinationsPath(segment), body),
+  removeDestination: (segment: string, id: string) =>
+    request<{ deleted: string }>('DELETE', `${destinationsPath(segment)}/${encodeURIComponent(id)}`),
+  syncNow: (segment: string, id: string) => request<SyncRecord>('POST', `${destinationsPath(segment)}/${encodeURIComponent(id)}/sync`),
+  syncs: (segment: string, id: string) =>
+    request<{ syncs: SyncRecord[] }>('GET', `${destinationsPath(segment)}/${encodeURIComponent(id)}/syncs`).then((r) => r.syncs ?? []),
 };
+
+function destinationsPath(segment: string): string {
+  return `/v1/segments/${encodeURIComponent(segment)}/destinations`;
+}
 
 /** Downloads the snapshot, reporting `(received, total)` as bytes arrive (`total` 0 when unknown). */
 export async function downloadSnapshot(onProgress: (received: number, total: number) => void): Promise<ArrayBuffer> {

@@ -5,6 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 import { api, downloadCsv, downloadSnapshot, session, type ApiError, type SavedSegment, type StoredEvent } from './api';
+import { initDestinations, showDestinations } from './destinations';
 import { $, bytes, fmt, h, ms, pct } from './dom';
 import { EngineClient, Superseded } from './engine/client';
 import type { EngineError, SavedMap, SegmentDoc } from './engine/protocol';
@@ -229,6 +230,7 @@ function edit(id: string | null): void {
   show($('export'), !!seg);
   show($('delete'), !!seg);
   $('save-status').textContent = '';
+  showDestinations(state.editingId);
   renderSegmentList();
   changed(true);
 }
@@ -718,4 +720,5 @@ document.addEventListener('keydown', (e) => {
 $('new-segment').addEventListener('click', () => { edit(null); $('seg-name').focus(); });
 
 initTheme(redrawChart);
+initDestinations();
 void start();
