@@ -338,9 +338,10 @@ test('destinations: validation, unknown ids, secret key only, delete', async () 
 
   const writeKey = await edge.post(base, { type: 'webhook', url: receiverUrl, secret: 's' });
   assert.equal(writeKey.status, 401);
+  // Another workspace has no such segment: a 404, as for every route under a segment.
   const otherSecret = await edge.api('GET', base, undefined, { secretKey: 'sk_other' });
-  assert.equal(otherSecret.status, 200);
-  assert.deepEqual(otherSecret.body.destinations, []);
+  assert.equal(otherSecret.status, 404);
+  assert.equal(otherSecret.body.code, 'segment_not_found');
 
   const dest = await webhook(segment, `/${tag}`);
   assert.equal((await edge.api('GET', `${base}/d_0000000000000000/syncs`)).status, 404);
