@@ -698,14 +698,9 @@ impl StoreBuilder {
         }
     }
 
-    /// Adds a profile with its events (any order: they are put in canonical order here).
-    /// Profiles must come in ascending id order; a profile that does not is skipped and the
-    /// call returns `false`, so that member lists stay sorted by id.
-    pub fn add_profile<'e>(
-        &mut self,
-        profile: &Profile,
-        events: impl IntoIterator<Item = &'e Event>,
-    ) -> bool {
+    /// Records a profile's id, traits and identifier types, unless it is out of id order
+    /// (then nothing is added and the answer is `false`). Its events follow.
+    fn begin_profile(&mut self, profile: &Profile) -> bool {
         if self
             .profile_ids
             .last()
@@ -720,6 +715,20 @@ impl StoreBuilder {
             if !values.is_empty() {
                 self.identifiers.entry(kind.clone()).or_default().push(p);
             }
+        }
+        true
+    }
+
+    /// Adds a profile with its events (any order: they are put in canonical order here).
+    /// Profiles must come in ascending id order; a profile that does not is skipped and the
+    /// call returns `false`, so that member lists stay sorted by id.
+    pub fn add_profile<'e>(
+        &mut self,
+        profile: &Profile,
+        events: impl IntoIterator<Item = &'e Event>,
+    ) -> bool {
+        if !self.begin_profile(profile) {
+            return false;
         }
         let mut events: Vec<&Event> = events.into_iter().collect();
         events.sort_by(|a, b| (a.time, &a.message_id).cmp(&(b.time, &b.message_id)));
@@ -746,20 +755,8 @@ impl StoreBuilder {
         encoder: &PropertyEncoder,
         events: impl IntoIterator<Item = EncodedEvent<'e>>,
     ) -> bool {
-        if self
-            .profile_ids
-            .last()
-            .is_some_and(|last| last.as_str() >= profile.id.as_str())
-        {
+        if !self.begin_profile(profile) {
             return false;
-        }
-        let p = self.profile_ids.len() as u32;
-        self.profile_ids.push(profile.id.clone());
-        self.traits.add(p, &profile.traits);
-        for (kind, values) in &profile.identifiers {
-            if !values.is_empty() {
-                self.identifiers.entry(kind.clone()).or_default().push(p);
-            }
         }
         for event in events {
             let row = self.times.len() as u32;
