@@ -4,6 +4,8 @@
 //! `cargo bench --bench segments` runs criterion. `TESSERA_BENCH_SIZES=1000000` picks the sizes.
 //! With `TESSERA_BENCH_EXPORT=DIR` it instead writes the generated data as CSV plus our own
 //! timings to DIR and exits; `bench/duckdb_compare.py` runs that and compares with DuckDB.
+//! With `TESSERA_BENCH_SNAPSHOT=FILE.tsnap` it runs the six segments on that snapshot instead
+//! (e.g. one `tessera snapshot` wrote from `tessera gen` data).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -320,25 +322,61 @@ fn export(dir: &str) -> std::io::Result<()> {
 }
 
 fn bench(c: &mut Criterion) {
+    if let Ok(path) = std::env::var("TESSERA_BENCH_SNAPSHOT") {
+        let started = Instant::now();
+        let bytes = std::fs::read(&path).expect("TESSERA_BENCH_SNAPSHOT is readable");
+        let store = Store::from_bytes(&bytes).expect("TESSERA_BENCH_SNAPSHOT is a snapshot");
+        report(&store, started.elapsed());
+        on_cpu(&store);
+        bench_store(c, "segments_snapshot", &store);
+        return;
+    }
     for events in sizes() {
         let started = Instant::now();
         let store = build(events);
         report(&store, started.elapsed());
-        let mut group = c.benchmark_group(format!("segments_{events}"));
-        group.sample_size(10);
-        group.warm_up_time(std::time::Duration::from_millis(500));
-        group.measurement_time(std::time::Duration::from_secs(2));
-        for (name, segment) in segments() {
-            eprintln!(
-                "{name}: {} members",
-                store.evaluate(&segment, Timestamp(NOW)).count()
-            );
-            group.bench_with_input(BenchmarkId::from_parameter(name), &segment, |b, s| {
-                b.iter(|| store.evaluate(s, Timestamp(NOW)))
-            });
-        }
-        group.finish();
+        bench_store(c, &format!("segments_{events}"), &store);
     }
+}
+
+/// Mean on-CPU time of 30 runs per segment (`/proc/thread-self/schedstat`): on a shared machine
+/// criterion's wall times also count the time other processes held the cores. (A mean, since
+/// some kernels account CPU time in scheduler ticks.)
+fn on_cpu(store: &Store) {
+    let cpu_ms = || {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(f64::NAN, |ns| ns / 1e6)
+    };
+    for (name, segment) in segments() {
+        const RUNS: u32 = 30;
+        let start = cpu_ms();
+        for _ in 0..RUNS {
+            black_box(store.evaluate(&segment, Timestamp(NOW)));
+        }
+        eprintln!(
+            "{name}: {:.1} ms on CPU (mean of {RUNS})",
+            (cpu_ms() - start) / f64::from(RUNS)
+        );
+    }
+}
+
+fn bench_store(c: &mut Criterion, group_name: &str, store: &Store) {
+    let mut group = c.benchmark_group(group_name);
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    group.measurement_time(std::time::Duration::from_secs(2));
+    for (name, segment) in segments() {
+        eprintln!(
+            "{name}: {} members",
+            store.evaluate(&segment, Timestamp(NOW)).count()
+        );
+        group.bench_with_input(BenchmarkId::from_parameter(name), &segment, |b, s| {
+            b.iter(|| store.evaluate(s, Timestamp(NOW)))
+        });
+    }
+    group.finish();
 }
 
 fn main() {

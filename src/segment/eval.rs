@@ -218,6 +218,46 @@ fn with_value<R>(column: &Column, v: Encoded, f: impl FnOnce(ValueRef<'_>) -> R)
     }
 }
 
+/// A filter applied to one column's values; each distinct string is decided once, when first
+/// met, since strings repeat and a column's dictionary can be far larger than the rows read.
+struct ColumnTest<'c> {
+    column: &'c Column,
+    matcher: Matcher,
+    /// Per string id: 0 not decided yet, 1 fails, 2 passes.
+    strings: Vec<u8>,
+}
+
+impl<'c> ColumnTest<'c> {
+    fn new(column: &'c Column, matcher: Matcher) -> ColumnTest<'c> {
+        ColumnTest {
+            column,
+            matcher,
+            strings: vec![0; column.strings.len()],
+        }
+    }
+
+    #[inline]
+    fn passes(&mut self, v: Encoded) -> bool {
+        match v {
+            Encoded::Str(id) => match self.strings.get(id as usize) {
+                Some(&known @ 1..) => known == 2,
+                Some(_) => {
+                    let pass = self
+                        .column
+                        .strings
+                        .get(id as usize)
+                        .is_some_and(|s| self.matcher.test(ValueRef::Str(s)));
+                    self.strings[id as usize] = 1 + u8::from(pass);
+                    pass
+                }
+                None => false,
+            },
+            Encoded::Num(n) => self.matcher.test(ValueRef::Num(n)),
+            other => with_value(self.column, other, |value| self.matcher.test(value)),
+        }
+    }
+}
+
 /// The rows (events or profiles) whose value at `path` passes `filter`.
 fn filter_rows(columns: &Columns, path: &str, filter: &Filter, len: usize, now: i64) -> Bitset {
     let m = Matcher::new(filter, now);
@@ -225,21 +265,44 @@ fn filter_rows(columns: &Columns, path: &str, filter: &Filter, len: usize, now: 
     let Some(column) = columns.get(path) else {
         return bits;
     };
-    // Strings repeat: decide each distinct string once.
-    let strings: Vec<bool> = column
-        .strings
-        .iter()
-        .map(|s| m.test(ValueRef::Str(s)))
-        .collect();
+    let mut test = ColumnTest::new(column, m);
     for (row, v) in column.cursor() {
-        let pass = match v {
-            Encoded::Str(id) => strings.get(id as usize).copied().unwrap_or(false),
-            Encoded::Num(n) => m.test(ValueRef::Num(n)),
-            other => with_value(column, other, |value| m.test(value)),
-        };
-        bits.assign(row as usize, pass);
+        bits.assign(row as usize, test.passes(v));
     }
     bits
+}
+
+/// The `candidates` whose value at `path` passes `filter`. Only the column blocks that hold a
+/// candidate are decoded: a narrow window over a long history reads a fraction of the column.
+fn narrow_rows(
+    columns: &Columns,
+    path: &str,
+    filter: &Filter,
+    candidates: Bitset,
+    now: i64,
+) -> Bitset {
+    let m = Matcher::new(filter, now);
+    let on_missing = m.on_missing();
+    let Some(column) = columns.get(path) else {
+        return if on_missing {
+            candidates
+        } else {
+            Bitset::zeros(candidates.len)
+        };
+    };
+    let mut out = if on_missing {
+        candidates.clone()
+    } else {
+        Bitset::zeros(candidates.len)
+    };
+    let mut test = ColumnTest::new(column, m);
+    let holds_candidate = |lo: usize, hi: usize| candidates.next_set(lo).is_some_and(|r| r < hi);
+    column.for_each_in(
+        holds_candidate,
+        |row| candidates.get(row),
+        |row, v| out.assign(row as usize, test.passes(v)),
+    );
+    out
 }
 
 /// Steps through profiles in row order, so a walk over ascending rows finds each row's profile
@@ -364,14 +427,12 @@ impl Run<'_> {
         let n = store.times.len();
         let mut rows = Bitset::zeros(n);
         for kind in self.kinds(m) {
-            for (&row, &t) in kind.rows.iter().zip(&kind.times) {
-                if low <= t && t < high {
-                    rows.set(row as usize);
-                }
+            for &row in kind.window(low, high).0 {
+                rows.set(row as usize);
             }
         }
         for (path, filter) in &m.filters {
-            rows.and(&filter_rows(&store.properties, path, filter, n, self.now));
+            rows = narrow_rows(&store.properties, path, filter, rows, self.now);
         }
         rows
     }
@@ -390,20 +451,18 @@ impl Run<'_> {
             let steps = self.matching_rows(&seq.step, i64::MIN, now.saturating_add(1));
             // The outer events with their times, from the posting lists (not the time column).
             let mut outer: Vec<(u32, i64)> = Vec::new();
-            let mut kinds = 0;
             for kind in self.kinds(&c.matcher) {
-                kinds += 1;
+                let (kind_rows, kind_times) = kind.window(low, high);
                 outer.extend(
-                    kind.rows
+                    kind_rows
                         .iter()
-                        .zip(&kind.times)
+                        .zip(kind_times)
                         .filter(|(&r, _)| rows.get(r as usize))
                         .map(|(&r, &t)| (r, t)),
                 );
             }
-            if kinds > 1 {
-                outer.sort_unstable();
-            }
+            // Postings are in time order; the walk below goes through profiles in row order.
+            outer.sort_unstable();
             let mut walk = ProfileWalk {
                 offsets: &store.profile_offsets,
                 p: 0,

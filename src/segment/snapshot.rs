@@ -136,6 +136,7 @@ impl<'a> Reader<'a> {
                 strings,
                 array_offsets,
                 array_data,
+                blocks: Vec::new(),
             };
             check_column(&column, rows)?;
             columns.push(column);
@@ -234,7 +235,7 @@ impl Store {
             }
             w.varint(k.rows.len() as u64);
             let (mut next, mut time) = (0u32, 0i64);
-            for (&row, &t) in k.rows.iter().zip(&k.times) {
+            for (row, t) in k.by_row() {
                 w.varint(u64::from(row - next));
                 w.varint(zigzag(t.wrapping_sub(time)));
                 (next, time) = (row + 1, t);
@@ -367,6 +368,7 @@ impl Store {
                 kind.times.push(time);
                 next = row + 1;
             }
+            kind.sort_by_time();
             kinds.push(kind);
         }
         let properties = r.columns(n)?;

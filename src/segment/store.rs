@@ -163,9 +163,102 @@ pub(crate) struct Column {
     pub array_offsets: Vec<u32>,
     /// Array elements, encoded; nested arrays and objects are stored as objects.
     pub array_data: Vec<u8>,
+    /// Where every block of [`BLOCK_ENTRIES`] entries starts: derived from `data` (snapshots do
+    /// not carry it), so a filter over a few rows skips the blocks that hold none of them.
+    pub blocks: Vec<BlockStart>,
+}
+
+/// Entries per block of a column's skip index: 8 bytes per 32 entries, a quarter byte each.
+const BLOCK_ENTRIES: u32 = 32;
+
+/// The start of a block of column entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockStart {
+    /// The lowest row the block can hold: the previous entry's row + 1.
+    pub row: u32,
+    /// Byte offset of the block's first entry in `data`.
+    pub pos: u32,
 }
 
 impl Column {
+    /// Computes [`Column::blocks`]. Left empty (every read then scans the whole column) when
+    /// the data is malformed or too large for 32-bit offsets.
+    fn index_blocks(&mut self) {
+        self.blocks = self.block_starts().unwrap_or_default();
+    }
+
+    fn block_starts(&self) -> Option<Vec<BlockStart>> {
+        let len = u32::try_from(self.data.len()).ok()?;
+        let mut blocks = Vec::with_capacity((self.entries / BLOCK_ENTRIES) as usize + 1);
+        let mut cursor = self.cursor();
+        let mut entry = 0u32;
+        while cursor.pos < len as usize {
+            if entry % BLOCK_ENTRIES == 0 {
+                blocks.push(BlockStart {
+                    row: u32::try_from(cursor.next_row).ok()?,
+                    pos: cursor.pos as u32,
+                });
+            }
+            cursor.next()?;
+            entry += 1;
+        }
+        Some(blocks)
+    }
+
+    /// Calls `f` with `(row, value)` in row order for the rows that pass `wanted_row`, reading
+    /// only the blocks whose row range `lo..hi` passes `wanted_block`; the values of other rows
+    /// are stepped over, not decoded. A loop rather than an iterator: this is the hot path of
+    /// property filters.
+    pub(crate) fn for_each_in(
+        &self,
+        mut wanted_block: impl FnMut(usize, usize) -> bool,
+        mut wanted_row: impl FnMut(usize) -> bool,
+        mut f: impl FnMut(u32, Encoded),
+    ) {
+        let whole = [BlockStart { row: 0, pos: 0 }];
+        let blocks = if self.blocks.is_empty() {
+            &whole[..]
+        } else {
+            &self.blocks[..]
+        };
+        for (k, start) in blocks.iter().enumerate() {
+            let next = blocks.get(k + 1);
+            if !wanted_block(
+                start.row as usize,
+                next.map_or(usize::MAX, |b| b.row as usize),
+            ) {
+                continue;
+            }
+            let data = self
+                .data
+                .get(..next.map_or(self.data.len(), |b| b.pos as usize))
+                .unwrap_or_default();
+            let mut pos = start.pos as usize;
+            let mut next_row = u64::from(start.row);
+            while pos < data.len() {
+                let Some(row) = get_varint(data, &mut pos).and_then(|gap| {
+                    let row = u32::try_from(next_row.checked_add(gap)?).ok()?;
+                    next_row = u64::from(row) + 1;
+                    Some(row)
+                }) else {
+                    return;
+                };
+                if wanted_row(row as usize) {
+                    match decode(data, &mut pos) {
+                        Some(v) => f(row, v),
+                        None => return,
+                    }
+                } else {
+                    match get_varint(data, &mut pos) {
+                        Some(x) if x & 7 == TAG_F64 => pos += 8,
+                        Some(_) => {}
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+
     /// Iterates `(row, value)` in row order; stops early on malformed data.
     pub(crate) fn cursor(&self) -> Cursor<'_> {
         Cursor {
@@ -200,7 +293,7 @@ pub(crate) struct Cursor<'a> {
 impl Iterator for Cursor<'_> {
     type Item = (u32, Encoded);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<(u32, Encoded)> {
         if self.pos >= self.data.len() {
             return None;
@@ -274,6 +367,9 @@ pub(crate) struct Columns {
 impl Columns {
     pub(crate) fn new(mut columns: Vec<Column>) -> Columns {
         columns.sort_by(|a, b| a.path.cmp(&b.path));
+        for column in &mut columns {
+            column.index_blocks();
+        }
         let index = columns
             .iter()
             .enumerate()
@@ -501,14 +597,54 @@ impl ColumnsBuilder {
     }
 }
 
-/// The events of one (call type, name) pair: their rows (ascending) and times, side by side.
-/// Plain arrays rather than varints: window tests over them are the hottest loop of evaluation.
+/// The events of one (call type, name) pair, in time order (then row order): a time window is
+/// a slice found by binary search, so a narrow window costs its matches, not the whole history.
+/// Plain arrays rather than varints: these are the hottest reads of evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Kind {
     pub call: CallType,
     pub name: Option<String>,
     pub rows: Vec<u32>,
     pub times: Vec<i64>,
+}
+
+impl Kind {
+    /// Puts postings gathered in row order into time order.
+    pub(crate) fn sort_by_time(&mut self) {
+        if self.times.windows(2).all(|w| w[0] <= w[1]) {
+            return;
+        }
+        let mut pairs: Vec<(i64, u32)> = self
+            .times
+            .iter()
+            .copied()
+            .zip(self.rows.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        for (i, (t, r)) in pairs.into_iter().enumerate() {
+            self.times[i] = t;
+            self.rows[i] = r;
+        }
+    }
+
+    /// The postings in row order, as `(row, time)`: the order snapshots store them in.
+    pub(crate) fn by_row(&self) -> Vec<(u32, i64)> {
+        let mut pairs: Vec<(u32, i64)> = self
+            .rows
+            .iter()
+            .copied()
+            .zip(self.times.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    }
+
+    /// The postings with a time in `[low, high)`.
+    pub(crate) fn window(&self, low: i64, high: i64) -> (&[u32], &[i64]) {
+        let start = self.times.partition_point(|&t| t < low);
+        let end = start + self.times[start..].partition_point(|&t| t < high);
+        (&self.rows[start..end], &self.times[start..end])
+    }
 }
 
 pub(crate) fn zigzag(x: i64) -> u64 {
@@ -617,7 +753,7 @@ impl Store {
             let mut data = 0;
             let mut dict = 0;
             for col in &c.columns {
-                data += col.data.capacity();
+                data += col.data.capacity() + col.blocks.capacity() * 8;
                 dict += col.path.capacity()
                     + col.array_data.capacity()
                     + col.array_offsets.capacity() * 4
@@ -854,6 +990,7 @@ impl StoreBuilder {
         for kind in &mut kinds {
             kind.rows.shrink_to_fit();
             kind.times.shrink_to_fit();
+            kind.sort_by_time();
         }
         kinds.sort_by(|a, b| (a.call, &a.name).cmp(&(b.call, &b.name)));
         let mut identifiers: Vec<IdentifierType> = self
