@@ -1,16 +1,17 @@
-//! Suggestions over about a million events: prints the time to summarize the data and the time to
-//! find suggestions (every candidate evaluated by the engine), once each.
+//! Suggestions over about a million events with the real segment store, as the CLI, the npm
+//! package and the browser run them: prints the time to build the store, to summarize it, and
+//! to find suggestions (every candidate evaluated by the store), once each. The store is read
+//! back from its snapshot first, so the figures are those of a snapshot-loaded engine.
 //!
 //! `cargo bench --bench suggest` (set `SUGGEST_PROFILES` to change the size; default 50,000
 //! profiles, about 20 events each).
 
-#[path = "../tests/support/reference.rs"]
-mod reference;
 #[path = "../tests/support/shop.rs"]
 mod shop;
 
 use std::time::Instant;
 
+use tessera::segment::Store;
 use tessera::suggest::{suggest, DataSummary, Goal, SuggestOptions};
 
 fn main() {
@@ -32,10 +33,20 @@ fn main() {
         started.elapsed()
     );
     let now = shop::now();
-    let source = reference::Reference::new(&data.events, &data.resolution);
 
     let started = Instant::now();
-    let summary = DataSummary::build(&data.events, &data.resolution, now, 30, None);
+    let built = Store::build(&data.events, &data.resolution);
+    let bytes = built.to_bytes();
+    drop(built);
+    let store = Store::from_bytes(&bytes).expect("snapshot");
+    println!(
+        "store: built, written and loaded in {:.2?} (snapshot {:.1} MB)",
+        started.elapsed(),
+        bytes.len() as f64 / 1e6
+    );
+
+    let started = Instant::now();
+    let summary = DataSummary::from_store(&store, now, 30, None);
     let summarized = started.elapsed();
 
     let options = SuggestOptions::new(
@@ -45,7 +56,7 @@ fn main() {
     )
     .expect("options");
     let started = Instant::now();
-    let report = suggest(&source, &summary, &options).expect("suggest");
+    let report = suggest(&store, &summary, &options).expect("suggest");
     let suggested = started.elapsed();
 
     println!("summary: {summarized:.2?}");
@@ -54,7 +65,11 @@ fn main() {
         report.candidates,
         suggested / (report.candidates as u32 + 8).max(1)
     );
+    println!("total (summary + suggest): {:.2?}", summarized + suggested);
     for s in &report.suggestions {
         println!("  {} ({} profiles)", s.explanation, s.size);
+    }
+    for a in &report.lifecycle {
+        println!("  {}: {} profiles", a.kind, a.size);
     }
 }
