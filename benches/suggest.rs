@@ -3,7 +3,7 @@
 //! to find suggestions (every candidate evaluated by the store), once each. The store is read
 //! back from its snapshot first, so the figures are those of a snapshot-loaded engine.
 //!
-//! `cargo bench --bench suggest` (set `SUGGEST_PROFILES` to change the size; default 50,000
+//! `cargo bench --bench suggest` (set `SUGGEST_PROFILES` to change the size; default 54,000
 //! profiles, about 20 events each).
 
 #[path = "../tests/support/shop.rs"]
@@ -18,7 +18,7 @@ fn main() {
     let profiles = std::env::var("SUGGEST_PROFILES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
+        .unwrap_or(54_000);
     let started = Instant::now();
     let data = shop::make(&shop::Plan {
         profiles,
