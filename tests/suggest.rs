@@ -404,8 +404,12 @@ fn the_store_summary_ignores_events_after_now() {
 
     let shop = planted();
     let earlier = Timestamp(now().0 - 5 * shop::DAY);
-    let options =
-        SuggestOptions::new(Goal::parse("event:Order Completed").unwrap(), "30d", earlier).unwrap();
+    let options = SuggestOptions::new(
+        Goal::parse("event:Order Completed").unwrap(),
+        "30d",
+        earlier,
+    )
+    .unwrap();
     let report = |events: &[tessera::event::Event], resolution| {
         let store = Store::build(events, resolution);
         let summary = DataSummary::from_store(&store, earlier, 30, None);

@@ -202,7 +202,12 @@ impl DataSummary {
         horizon_days: i64,
         revenue: Option<(&str, &str)>,
     ) -> DataSummary {
-        DataSummary::from_store(&Store::build(events, resolution), now, horizon_days, revenue)
+        DataSummary::from_store(
+            &Store::build(events, resolution),
+            now,
+            horizon_days,
+            revenue,
+        )
     }
 
     /// Summarizes a segment store (built from events or loaded from a snapshot) as it stands
@@ -306,7 +311,7 @@ impl DataSummary {
                 }
             }
             for a in touched.drain(..) {
-                let slot = std::mem::replace(&mut scratch[a as usize], [0; 8]);
+                let slot = std::mem::take(&mut scratch[a as usize]);
                 let activity = &mut per_kind[a as usize];
                 activity.profiles += 1;
                 for (counts, &n) in activity.counts.iter_mut().zip(&slot) {
