@@ -340,3 +340,92 @@ fn the_real_engine_finds_the_generators_planted_pattern() {
         );
     }
 }
+
+/// The browser loads a snapshot, not events: suggestions from the snapshot's store must be the
+/// very report the events give (same audiences, sizes, lifts, explanations, lifecycle), and each
+/// size must be what the snapshot-loaded engine evaluates.
+#[test]
+fn a_snapshot_suggests_exactly_what_its_events_suggest() {
+    use tessera::segment::{SavedSegments, Segment, Store};
+
+    for (shop, goal, revenue) in [
+        (planted(), "event:Order Completed", None),
+        (
+            make(&Plan {
+                profiles: 1500,
+                pricing_pattern: false,
+                pro_pattern: true,
+                seed: 11,
+            }),
+            "trait:plan=pro",
+            Some(("Order Completed", "revenue")),
+        ),
+    ] {
+        let mut options = SuggestOptions::new(Goal::parse(goal).unwrap(), "30d", now()).unwrap();
+        options.revenue = revenue.map(|(e, p): (&str, &str)| (e.to_owned(), p.to_owned()));
+        let days = options.horizon_days();
+
+        let from_events = {
+            let summary = DataSummary::build(&shop.events, &shop.resolution, now(), days, revenue);
+            let store = Store::build(&shop.events, &shop.resolution);
+            suggest(&store, &summary, &options).unwrap()
+        };
+        let bytes = Store::build(&shop.events, &shop.resolution).to_bytes();
+        let loaded = Store::from_bytes(&bytes).unwrap();
+        let summary = DataSummary::from_store(&loaded, now(), days, revenue);
+        let from_snapshot = suggest(&loaded, &summary, &options).unwrap();
+
+        assert!(!from_events.suggestions.is_empty(), "{goal}");
+        assert!(from_events.lifecycle.len() >= 4, "{goal}");
+        assert_eq!(
+            serde_json::to_value(&from_snapshot).unwrap(),
+            serde_json::to_value(&from_events).unwrap(),
+            "{goal}"
+        );
+        let mut audiences: Vec<(&Value, usize)> = from_snapshot
+            .suggestions
+            .iter()
+            .map(|s| (&s.segment, s.size))
+            .collect();
+        audiences.extend(from_snapshot.lifecycle.iter().map(|a| (&a.segment, a.size)));
+        audiences.extend(from_snapshot.lookalike.iter().map(|a| (&a.segment, a.size)));
+        for (segment, size) in audiences {
+            let parsed = Segment::parse(segment, &SavedSegments::new()).unwrap();
+            assert_eq!(loaded.evaluate(&parsed, now()).count(), size, "{segment}");
+        }
+    }
+}
+
+/// A summary read at an earlier `now` ignores later events, as the engine does: the report at
+/// `now` equals the report over only the events up to `now`.
+#[test]
+fn the_store_summary_ignores_events_after_now() {
+    use tessera::segment::Store;
+
+    let shop = planted();
+    let earlier = Timestamp(now().0 - 5 * shop::DAY);
+    let options = SuggestOptions::new(
+        Goal::parse("event:Order Completed").unwrap(),
+        "30d",
+        earlier,
+    )
+    .unwrap();
+    let report = |events: &[tessera::event::Event], resolution| {
+        let store = Store::build(events, resolution);
+        let summary = DataSummary::from_store(&store, earlier, 30, None);
+        serde_json::to_value(suggest(&store, &summary, &options).unwrap()).unwrap()
+    };
+    let all = report(&shop.events, &shop.resolution);
+    let mut cut = shop.resolution.clone();
+    let kept: Vec<_> = shop
+        .events
+        .iter()
+        .zip(&shop.resolution.event_profile)
+        .filter(|(e, _)| e.time <= earlier)
+        .map(|(e, p)| (e.clone(), *p))
+        .collect();
+    cut.event_profile = kept.iter().map(|(_, p)| *p).collect();
+    let events: Vec<_> = kept.into_iter().map(|(e, _)| e).collect();
+    assert!(events.len() < shop.events.len());
+    assert_eq!(report(&events, &cut), all);
+}

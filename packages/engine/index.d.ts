@@ -305,8 +305,8 @@ export interface ResolvedEvent {
 export class Engine {
   constructor(options?: EngineOptions);
   /** An engine over a snapshot (`engine.snapshot()` or `tessera snapshot`). It evaluates,
-   * previews and exports `profile_id`; profiles, explanations and suggestions throw
-   * `needs_events`. */
+   * previews, exports `profile_id` and suggests (the same report as over the events); profiles
+   * and explanations throw `needs_events`. */
   static fromSnapshot(bytes: Uint8Array): Engine;
   /** An engine over profiles resolved elsewhere (no identity resolution, no ingest). */
   static fromResolved(input: { profiles: ResolvedProfile[]; events?: ResolvedEvent[] }): Engine;

@@ -728,6 +728,11 @@ impl Store {
         self.times.len()
     }
 
+    /// The time of the newest event held, if any (the default `now` of suggestions).
+    pub fn latest_event(&self) -> Option<crate::time::Timestamp> {
+        self.times.iter().max().map(|&t| crate::time::Timestamp(t))
+    }
+
     /// Number of profiles held.
     pub fn profile_count(&self) -> usize {
         self.profile_ids.len()

@@ -2,12 +2,17 @@
 //! events, pages and screens are frequent, how often profiles do them, which property and trait
 //! values are common, how recent profiles are. Only thresholds come from here; membership always
 //! comes from the segment engine.
+//!
+//! The summary is read from the segment [`Store`] alone (its columns, as a snapshot holds them),
+//! so the CLI, the npm package and the browser's snapshot-loaded engine share one path and give
+//! the same suggestions for the same data.
 
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use crate::event::{CallType, Event};
 use crate::identity::Resolution;
+use crate::segment::{Column, Encoded, Store};
 use crate::time::Timestamp;
 
 use super::stats::quantile;
@@ -17,6 +22,12 @@ const DAY_MS: i64 = 86_400_000;
 const MAX_CATEGORIES: usize = 30;
 /// Property names that usually hold money, in order of preference.
 pub(crate) const REVENUE_KEYS: [&str; 5] = ["revenue", "total", "value", "amount", "price"];
+/// Trait paths deeper than this many segments are not summarized.
+const MAX_TRAIT_DEPTH: usize = 3;
+/// A row that counts towards no activity.
+const NO_ACTIVITY: u32 = u32::MAX;
+/// A page row whose path section is not known yet.
+const PAGE_ROW: u32 = u32::MAX - 1;
 
 /// An event window used by candidate conditions, such as `7d`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +57,13 @@ pub(crate) enum ActivityKind {
     PagePath(String),
 }
 
+/// A string (by its column's dictionary id) or boolean value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Category {
+    Str(u32),
+    Bool(bool),
+}
+
 /// One property of an activity.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PropertyStats {
@@ -57,41 +75,64 @@ pub(crate) struct PropertyStats {
     /// Every numeric value seen, sorted.
     pub(crate) numbers: Vec<f64>,
     too_many: bool,
-    index: FxHashMap<String, usize>,
+    counts: FxHashMap<Category, usize>,
 }
 
 impl PropertyStats {
-    fn add(&mut self, value: &Value) {
-        match value {
-            Value::Number(n) => {
-                if let Some(x) = n.as_f64() {
-                    self.numbers.push(x);
-                }
-            }
-            Value::String(_) | Value::Bool(_) if !self.too_many => {
-                let key = value.to_string();
-                if let Some(&i) = self.index.get(&key) {
-                    self.categories[i].1 += 1;
-                } else if self.categories.len() < MAX_CATEGORIES {
-                    self.index.insert(key, self.categories.len());
-                    self.categories.push((value.clone(), 1));
-                } else {
-                    self.too_many = true;
-                    self.categories.clear();
-                    self.index.clear();
-                }
-            }
-            _ => {}
+    fn new(key: &str) -> PropertyStats {
+        PropertyStats {
+            key: key.to_owned(),
+            ..PropertyStats::default()
         }
     }
 
-    fn finish(&mut self) {
+    /// Counts one stored value; arrays and objects say nothing a threshold could use.
+    fn add(&mut self, value: Encoded) {
+        let category = match value {
+            Encoded::Num(x) => {
+                if !x.is_nan() {
+                    self.numbers.push(x);
+                }
+                return;
+            }
+            Encoded::Str(id) => Category::Str(id),
+            Encoded::Bool(b) => Category::Bool(b),
+            Encoded::Array(_) | Encoded::Object => return,
+        };
+        if self.too_many {
+            return;
+        }
+        let distinct = self.counts.len();
+        match self.counts.get_mut(&category) {
+            Some(n) => *n += 1,
+            None if distinct < MAX_CATEGORIES => {
+                self.counts.insert(category, 1);
+            }
+            None => {
+                self.too_many = true;
+                self.counts = FxHashMap::default();
+            }
+        }
+    }
+
+    /// Sorts the numbers and names the categories with `column`'s strings, most frequent first
+    /// (ties by JSON text, so the order never depends on the order of the rows).
+    fn finish(&mut self, column: &Column) {
         self.numbers.sort_by(f64::total_cmp);
+        self.categories = std::mem::take(&mut self.counts)
+            .into_iter()
+            .map(|(c, n)| {
+                let value = match c {
+                    Category::Str(id) => Value::from(column.strings.get(id as usize).unwrap_or("")),
+                    Category::Bool(b) => Value::Bool(b),
+                };
+                (value, n)
+            })
+            .collect();
         self.categories.sort_by(|a, b| {
             b.1.cmp(&a.1)
                 .then_with(|| a.0.to_string().cmp(&b.0.to_string()))
         });
-        self.index = FxHashMap::default();
     }
 }
 
@@ -120,7 +161,6 @@ pub(crate) struct TraitStats {
     pub(crate) categories: Vec<(Value, usize)>,
     /// Numeric values, sorted.
     pub(crate) numbers: Vec<f64>,
-    inner: PropertyStats,
 }
 
 /// Per-profile sums of a numeric property of a track event: the base of high-value audiences.
@@ -153,10 +193,8 @@ pub struct DataSummary {
 }
 
 impl DataSummary {
-    /// Summarizes `events` as resolved into profiles by `resolution`, as they stand at `now`
-    /// (later events are ignored, as the segment engine ignores them). `horizon` joins the
-    /// standard 7, 30 and 90 day windows; `revenue` names an extra `(event, property)` to sum
-    /// for high-value audiences.
+    /// Summarizes `events` as resolved into profiles by `resolution`, as they stand at `now`:
+    /// builds their segment [`Store`] and reads it with [`DataSummary::from_store`].
     pub fn build(
         events: &[Event],
         resolution: &Resolution,
@@ -164,79 +202,77 @@ impl DataSummary {
         horizon_days: i64,
         revenue: Option<(&str, &str)>,
     ) -> DataSummary {
-        let visible = || {
-            events
-                .iter()
-                .zip(&resolution.event_profile)
-                .filter_map(|(e, p)| p.map(|p| (e, p)))
-                .filter(|(e, _)| e.time <= now)
-        };
-        let earliest = visible().map(|(e, _)| e.time).min().unwrap_or(now);
-        let windows = choose_windows(now.0 - earliest.0, horizon_days);
-        let profile_count = resolution.profiles.len();
+        DataSummary::from_store(
+            &Store::build(events, resolution),
+            now,
+            horizon_days,
+            revenue,
+        )
+    }
 
+    /// Summarizes a segment store (built from events or loaded from a snapshot) as it stands
+    /// at `now` (later events are ignored, as the segment engine ignores them). `horizon` joins
+    /// the standard 7, 30 and 90 day windows; `revenue` names an extra `(event, property)` to
+    /// sum for high-value audiences.
+    pub fn from_store(
+        store: &Store,
+        now: Timestamp,
+        horizon_days: i64,
+        revenue: Option<(&str, &str)>,
+    ) -> DataSummary {
+        let times = &store.times;
+        let earliest = times
+            .iter()
+            .copied()
+            .filter(|&t| t <= now.0)
+            .min()
+            .unwrap_or(now.0);
+        let windows = choose_windows(now.0 - earliest, horizon_days);
+        let profile_count = store.profile_count();
+
+        // The activity each row counts towards: track and screen calls by name, pages by the
+        // first section of `properties.path`; identify, group and alias calls describe who
+        // someone is, not what they do.
         let mut kinds: Vec<ActivityKind> = Vec::new();
-        let mut kind_ids: FxHashMap<(CallType, &str), u32> = FxHashMap::default();
-        let mut counts: FxHashMap<(u32, u32), [u32; 8]> = FxHashMap::default();
-        let mut properties: FxHashMap<(u32, &str), PropertyStats> = FxHashMap::default();
-        let mut sums: FxHashMap<(&str, &str, u32), f64> = FxHashMap::default();
-        let mut first = vec![i64::MAX; profile_count];
-        let mut last = vec![i64::MIN; profile_count];
-
-        for (event, profile) in visible() {
-            let p = profile as usize;
-            if p >= profile_count {
-                continue;
-            }
-            first[p] = first[p].min(event.time.0);
-            last[p] = last[p].max(event.time.0);
-            let Some(key) = activity_key(event) else {
-                continue;
+        let mut row_activity = vec![NO_ACTIVITY; times.len()];
+        for kind in &store.kinds {
+            let activity = match (kind.call, &kind.name) {
+                (CallType::Track, Some(name)) => ActivityKind::Track(name.clone()),
+                (CallType::Screen, Some(name)) => ActivityKind::Screen(name.clone()),
+                (CallType::Page, _) => {
+                    mark(&mut row_activity, &kind.rows, PAGE_ROW);
+                    continue;
+                }
+                _ => continue,
             };
-            let next = kinds.len() as u32;
-            let id = *kind_ids.entry(key).or_insert_with(|| {
-                kinds.push(match key {
-                    (CallType::Screen, name) => ActivityKind::Screen(name.to_owned()),
-                    (CallType::Page, prefix) => ActivityKind::PagePath(prefix.to_owned()),
-                    (_, name) => ActivityKind::Track(name.to_owned()),
-                });
-                next
-            });
-            let age = now.0 - event.time.0;
-            let slot = counts.entry((id, profile)).or_insert([0; 8]);
-            for (i, w) in windows.iter().enumerate() {
-                if age <= w.millis() {
-                    slot[i] += 1;
+            mark(&mut row_activity, &kind.rows, kinds.len() as u32);
+            kinds.push(activity);
+        }
+        if let Some(paths) = store.properties.get("path") {
+            let mut by_string: FxHashMap<u32, u32> = FxHashMap::default();
+            let mut by_prefix: FxHashMap<&str, u32> = FxHashMap::default();
+            for (row, value) in paths.cursor() {
+                let (Some(slot), Encoded::Str(id)) = (row_activity.get_mut(row as usize), value)
+                else {
+                    continue;
+                };
+                if *slot != PAGE_ROW {
+                    continue;
                 }
-            }
-            // Any event counts in the whole-history slot, used for profile reach.
-            slot[7] += 1;
-            if matches!(event.call, CallType::Track | CallType::Screen) {
-                for (key, value) in &event.properties {
-                    if key.contains('.') {
-                        continue;
-                    }
-                    properties
-                        .entry((id, key.as_str()))
-                        .or_insert_with(|| PropertyStats {
-                            key: key.clone(),
-                            ..PropertyStats::default()
+                *slot = *by_string.entry(id).or_insert_with(|| {
+                    let prefix = paths.strings.get(id as usize).and_then(path_prefix);
+                    prefix.map_or(NO_ACTIVITY, |prefix| {
+                        *by_prefix.entry(prefix).or_insert_with(|| {
+                            kinds.push(ActivityKind::PagePath(prefix.to_owned()));
+                            kinds.len() as u32 - 1
                         })
-                        .add(value);
-                }
-            }
-            if event.call == CallType::Track {
-                let name = event.name.as_deref().unwrap_or_default();
-                for (key, value) in &event.properties {
-                    let wanted = REVENUE_KEYS.contains(&key.as_str())
-                        || revenue == Some((name, key.as_str()));
-                    if let (true, Some(x)) = (wanted, numeric(value)) {
-                        *sums.entry((name, key.as_str(), profile)).or_insert(0.0) += x;
-                    }
-                }
+                    })
+                });
             }
         }
 
+        // Per profile: event counts per activity and window, first and last seen.
+        let window_ms: Vec<i64> = windows.iter().map(Window::millis).collect();
         let mut per_kind: Vec<Activity> = kinds
             .iter()
             .map(|kind| Activity {
@@ -246,18 +282,112 @@ impl DataSummary {
                 properties: Vec::new(),
             })
             .collect();
-        for (&(id, _), slot) in &counts {
-            let a = &mut per_kind[id as usize];
-            a.profiles += 1;
-            for (i, &n) in slot.iter().take(windows.len()).enumerate() {
-                if n > 0 {
-                    a.counts[i].push(n);
+        let mut scratch = vec![[0u32; 8]; kinds.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut first_seen_age = Vec::new();
+        let mut last_seen_age = Vec::new();
+        for p in 0..profile_count {
+            let (start, end) = store.rows(p);
+            let (mut first, mut last) = (i64::MAX, i64::MIN);
+            for (&t, &a) in times[start..end].iter().zip(&row_activity[start..end]) {
+                if t > now.0 {
+                    continue;
+                }
+                first = first.min(t);
+                last = last.max(t);
+                let Some(slot) = scratch.get_mut(a as usize) else {
+                    continue;
+                };
+                // The last slot counts the whole history: whether the profile did it at all.
+                if slot[7] == 0 {
+                    touched.push(a);
+                }
+                slot[7] += 1;
+                let age = now.0 - t;
+                for (n, &w) in slot.iter_mut().zip(&window_ms) {
+                    if age <= w {
+                        *n += 1;
+                    }
                 }
             }
+            for a in touched.drain(..) {
+                let slot = std::mem::take(&mut scratch[a as usize]);
+                let activity = &mut per_kind[a as usize];
+                activity.profiles += 1;
+                for (counts, &n) in activity.counts.iter_mut().zip(&slot) {
+                    if n > 0 {
+                        counts.push(n);
+                    }
+                }
+            }
+            if first != i64::MAX {
+                first_seen_age.push(now.0 - first);
+                last_seen_age.push(now.0 - last);
+            }
         }
-        for ((id, _), mut stats) in properties {
-            stats.finish();
-            per_kind[id as usize].properties.push(stats);
+        first_seen_age.sort_unstable();
+        last_seen_age.sort_unstable();
+
+        // Top-level properties of track and screen events, and money sums of track events.
+        let visible = |row: u32| -> Option<u32> {
+            let r = row as usize;
+            let a = *row_activity.get(r)?;
+            (times[r] <= now.0 && (a as usize) < kinds.len()).then_some(a)
+        };
+        let mut by_sum: FxHashMap<(&str, &str), Vec<f64>> = FxHashMap::default();
+        for column in &store.properties.columns {
+            let key = column.path.as_str();
+            if key.contains('.') {
+                continue;
+            }
+            let mut stats: FxHashMap<u32, PropertyStats> = FxHashMap::default();
+            for (row, value) in column.cursor() {
+                let Some(a) = visible(row) else {
+                    continue;
+                };
+                if !matches!(kinds[a as usize], ActivityKind::PagePath(_)) {
+                    stats
+                        .entry(a)
+                        .or_insert_with(|| PropertyStats::new(key))
+                        .add(value);
+                }
+            }
+            for (a, mut s) in stats {
+                s.finish(column);
+                per_kind[a as usize].properties.push(s);
+            }
+            let revenue_key = REVENUE_KEYS.contains(&key) || revenue.is_some_and(|r| r.1 == key);
+            if revenue_key {
+                let mut sums: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+                let mut profile = 0usize;
+                for (row, value) in column.cursor() {
+                    let Some(a) = visible(row) else {
+                        continue;
+                    };
+                    let ActivityKind::Track(name) = &kinds[a as usize] else {
+                        continue;
+                    };
+                    let wanted = REVENUE_KEYS.contains(&key) || revenue == Some((name, key));
+                    let x = match value {
+                        Encoded::Num(x) => Some(x),
+                        Encoded::Str(id) => column.strings.get(id as usize).and_then(numeric),
+                        _ => None,
+                    };
+                    let Some(x) = x.filter(|x| wanted && !x.is_nan()) else {
+                        continue;
+                    };
+                    // Rows come in order, so the profile only moves forward.
+                    while profile < profile_count && store.rows(profile).1 <= row as usize {
+                        profile += 1;
+                    }
+                    *sums.entry((a, profile as u32)).or_insert(0.0) += x;
+                }
+                for ((a, _), sum) in sums {
+                    if let ActivityKind::Track(name) = &kinds[a as usize] {
+                        by_sum.entry((name, key)).or_default().push(sum);
+                    }
+                }
+            }
         }
         for a in &mut per_kind {
             a.counts.iter_mut().for_each(|c| c.sort_unstable());
@@ -268,11 +398,6 @@ impl DataSummary {
                 .cmp(&a.profiles)
                 .then_with(|| a.kind.cmp(&b.kind))
         });
-
-        let mut by_sum: FxHashMap<(&str, &str), Vec<f64>> = FxHashMap::default();
-        for ((event, property, _), sum) in sums {
-            by_sum.entry((event, property)).or_default().push(sum);
-        }
         let mut value_sums: Vec<ValueSums> = by_sum
             .into_iter()
             .map(|((event, property), mut sums)| {
@@ -286,55 +411,40 @@ impl DataSummary {
             .collect();
         value_sums.sort_by(|a, b| (&a.event, &a.property).cmp(&(&b.event, &b.property)));
 
-        let mut trait_stats: FxHashMap<String, TraitStats> = FxHashMap::default();
-        let mut identifier_counts: FxHashMap<&str, usize> = FxHashMap::default();
-        for profile in &resolution.profiles {
-            let mut seen = Vec::new();
-            flatten("", &profile.traits, 0, &mut seen);
-            for (path, value) in seen {
-                let t = trait_stats
-                    .entry(path.clone())
-                    .or_insert_with(|| TraitStats {
-                        path,
-                        ..TraitStats::default()
-                    });
-                t.present += 1;
-                t.inner.add(value);
+        // Scalar traits a few levels deep, one value per profile.
+        let mut traits = Vec::new();
+        for column in &store.traits.columns {
+            let segments = column.path.split('.');
+            if column.path.split('.').any(str::is_empty) || segments.count() > MAX_TRAIT_DEPTH {
+                continue;
             }
-            for (kind, values) in &profile.identifiers {
-                if !values.is_empty() {
-                    *identifier_counts.entry(kind.as_str()).or_insert(0) += 1;
+            let mut inner = PropertyStats::new(&column.path);
+            let mut present = 0;
+            for (_, value) in column.cursor() {
+                if matches!(value, Encoded::Str(_) | Encoded::Num(_) | Encoded::Bool(_)) {
+                    present += 1;
+                    inner.add(value);
                 }
             }
+            if present == 0 {
+                continue;
+            }
+            inner.finish(column);
+            traits.push(TraitStats {
+                path: column.path.clone(),
+                present,
+                categories: inner.categories,
+                numbers: inner.numbers,
+            });
         }
-        let mut traits: Vec<TraitStats> = trait_stats
-            .into_values()
-            .map(|mut t| {
-                t.inner.finish();
-                t.categories = std::mem::take(&mut t.inner.categories);
-                t.numbers = std::mem::take(&mut t.inner.numbers);
-                t
-            })
-            .collect();
         traits.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut identifiers: Vec<(String, usize)> = identifier_counts
-            .into_iter()
-            .map(|(k, n)| (k.to_owned(), n))
+        let mut identifiers: Vec<(String, usize)> = store
+            .identifiers
+            .iter()
+            .filter(|t| !t.profiles.is_empty())
+            .map(|t| (t.name.clone(), t.profiles.len()))
             .collect();
         identifiers.sort();
-
-        let mut first_seen_age: Vec<i64> = first
-            .iter()
-            .filter(|&&t| t != i64::MAX)
-            .map(|&t| now.0 - t)
-            .collect();
-        first_seen_age.sort_unstable();
-        let mut last_seen_age: Vec<i64> = last
-            .iter()
-            .filter(|&&t| t != i64::MIN)
-            .map(|&t| now.0 - t)
-            .collect();
-        last_seen_age.sort_unstable();
 
         DataSummary {
             now,
@@ -370,6 +480,15 @@ impl DataSummary {
     }
 }
 
+/// Sets `rows` of `row_activity` to `activity` (rows past the end are ignored).
+fn mark(row_activity: &mut [u32], rows: &[u32], activity: u32) {
+    for &r in rows {
+        if let Some(slot) = row_activity.get_mut(r as usize) {
+            *slot = activity;
+        }
+    }
+}
+
 /// The standard windows (and the horizon), smallest first, stopping at the first that already
 /// covers the whole history: longer ones would select the same events.
 fn choose_windows(span_ms: i64, horizon_days: i64) -> Vec<Window> {
@@ -389,19 +508,6 @@ fn choose_windows(span_ms: i64, horizon_days: i64) -> Vec<Window> {
     windows
 }
 
-/// The activity an event counts towards, if any, as its call and name (the path section for
-/// pages): identify, group and alias calls describe who someone is, not what they do.
-fn activity_key(event: &Event) -> Option<(CallType, &str)> {
-    match event.call {
-        CallType::Track | CallType::Screen => Some((event.call, event.name.as_deref()?)),
-        CallType::Page => {
-            let path = event.properties.get("path")?.as_str()?;
-            Some((CallType::Page, path_prefix(path)?))
-        }
-        _ => None,
-    }
-}
-
 /// The first segment of a URL path (`/pricing/teams` gives `/pricing`); none for the root.
 fn path_prefix(path: &str) -> Option<&str> {
     let rest = path.strip_prefix('/')?;
@@ -409,44 +515,14 @@ fn path_prefix(path: &str) -> Option<&str> {
     (end > 0).then(|| &path[..=end])
 }
 
-/// A number, or a string in the numeric form the definition language accepts.
-fn numeric(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            let body = s.strip_prefix('-').unwrap_or(s);
-            let (int, frac) = body.split_once('.').unwrap_or((body, "1"));
-            let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
-            (digits(int) && digits(frac))
-                .then(|| s.parse().ok())
-                .flatten()
-        }
-        _ => None,
-    }
-}
-
-/// Every scalar trait with its dot path, descending into objects a few levels.
-fn flatten<'a>(
-    prefix: &str,
-    object: &'a serde_json::Map<String, Value>,
-    depth: usize,
-    out: &mut Vec<(String, &'a Value)>,
-) {
-    for (key, value) in object {
-        if key.is_empty() || key.contains('.') {
-            continue;
-        }
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            Value::Object(inner) if depth < 2 => flatten(&path, inner, depth + 1, out),
-            Value::Null | Value::Array(_) | Value::Object(_) => {}
-            _ => out.push((path, value)),
-        }
-    }
+/// A number in the text form the definition language accepts for numeric strings.
+fn numeric(s: &str) -> Option<f64> {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, "1"));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+    (digits(int) && digits(frac))
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -473,8 +549,8 @@ mod tests {
         assert_eq!(path_prefix("/pricing"), Some("/pricing"));
         assert_eq!(path_prefix("/"), None);
         assert_eq!(path_prefix("pricing"), None);
-        assert_eq!(numeric(&Value::from("49.99")), Some(49.99));
-        assert_eq!(numeric(&Value::from("4e2")), None);
-        assert_eq!(numeric(&Value::from("-3")), Some(-3.0));
+        assert_eq!(numeric("49.99"), Some(49.99));
+        assert_eq!(numeric("4e2"), None);
+        assert_eq!(numeric("-3"), Some(-3.0));
     }
 }

@@ -132,4 +132,7 @@ test('suggest finds the planted audience and names bad goals', () => {
   assert.equal(report.goal.profiles, 400);
   assert.ok(report.suggestions.some((s) => JSON.stringify(s.segment).includes('"pro"')), JSON.stringify(report.suggestions));
   assert.throws(() => engine.suggest({ goal: 'orders', now: NOW }), isTessera('bad_goal', 'options.goal'));
+  // A snapshot holds everything suggestions read: the same report.
+  const copy = Engine.fromSnapshot(engine.snapshot());
+  assert.deepEqual(copy.suggest({ goal: 'event:Order Completed', horizon: '30d', now: NOW, top: 3 }), report);
 });

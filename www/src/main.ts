@@ -11,6 +11,7 @@ import { EngineClient, Superseded } from './engine/client';
 import type { EngineError, SavedMap, SegmentDoc } from './engine/protocol';
 import { EMPTY_SCHEMA, type Schema } from './engine/schema';
 import { conditionTypes, renderRules } from './rules';
+import { initSuggest, renderGoals, suggestState } from './suggest';
 import { initTheme } from './theme';
 
 const DAY = 86_400_000;
@@ -53,6 +54,8 @@ let chart: uPlot | null = null;
 const automation = {
   lastPreview: null as null | { generation: number; count: number; tookMs: number; shownAt: number },
   get busy(): boolean { return engine?.busy ?? false; },
+  /** The last suggestion report shown and how many were run (bench/browser/suggest.mjs). */
+  get suggestions() { return suggestState; },
   timings: { downloadMs: 0, loadMs: 0, snapshotBytes: 0 },
 };
 (window as unknown as { tesseraBuilder: typeof automation }).tesseraBuilder = automation;
@@ -107,6 +110,7 @@ async function start(): Promise<void> {
     state.profiles = loaded.profiles;
     state.events = loaded.events;
     state.latestEvent = loaded.schema.latestEvent ?? null;
+    renderGoals(loaded.schema);
     automation.timings = { downloadMs, loadMs: loaded.loadMs, snapshotBytes };
     $('snapshot-info').textContent = `${fmt.format(loaded.events)} events · ${fmt.format(loaded.profiles)} profiles · `
       + `snapshot ${bytes(snapshotBytes)} in ${ms(downloadMs)}, loaded in ${ms(loaded.loadMs)}`;
@@ -719,6 +723,24 @@ document.addEventListener('keydown', (e) => {
 });
 $('new-segment').addEventListener('click', () => { edit(null); $('seg-name').focus(); });
 
+// ---------------------------------------------------------------- suggestions
+
+/** A suggested audience into the editor as a new segment, evaluated at the suggestion's time so
+ * the preview counts what the suggestion counted. */
+function openSuggested(doc: SegmentDoc, now: string): void {
+  edit(null);
+  state.doc = { ...structuredClone(doc), condition: doc.condition };
+  $<HTMLInputElement>('seg-name').value = state.doc.name ?? '';
+  $<HTMLInputElement>('seg-desc').value = state.doc.description ?? '';
+  $<HTMLInputElement>('as-of').value = now.slice(0, 19);
+  changed(true);
+  localSizes();
+  $('save-status').textContent = `Opened the suggestion, evaluated as of ${now}. Name it and press Create segment to keep it.`;
+  $('editor').scrollIntoView({ block: 'start' });
+  $('seg-name').focus();
+}
+
+initSuggest({ engine: () => engine, schema: () => state.schema, now: nowIso, open: openSuggested });
 initTheme(redrawChart);
 initDestinations();
 void start();

@@ -104,7 +104,7 @@ impl Engine {
     }
 
     /// An engine over a snapshot written by `snapshot()` (or `tessera snapshot`): it evaluates,
-    /// previews and exports profile ids; profiles, explanations and suggestions need events.
+    /// previews, exports profile ids and suggests; profiles and explanations need events.
     #[wasm_bindgen(js_name = fromSnapshot)]
     pub fn from_snapshot(bytes: &[u8]) -> std::result::Result<Engine, JsValue> {
         thrown(Workspace::from_snapshot(bytes).map(|workspace| Engine { workspace }))

@@ -190,8 +190,8 @@ impl Workspace {
         }
     }
 
-    /// A workspace over a store snapshot (`Store::to_bytes`): it evaluates and previews segments;
-    /// profiles, explanations, exports with columns and suggestions need the events.
+    /// A workspace over a store snapshot (`Store::to_bytes`): it evaluates and previews segments
+    /// and suggests audiences; profiles, explanations and exports with columns need the events.
     pub fn from_snapshot(bytes: &[u8]) -> Result<Workspace> {
         let store = Store::from_bytes(bytes)?;
         let mut workspace = Workspace::with(Data::Snapshot);
@@ -309,8 +309,7 @@ impl Workspace {
             _ => Err(EngineError::new(
                 NEEDS_EVENTS,
                 "",
-                "a snapshot holds the segment store only: profiles, explanations and \
-                 suggestions need the events",
+                "a snapshot holds the segment store only: profiles and explanations need the events",
             )),
         }
     }
@@ -476,12 +475,13 @@ impl Workspace {
     }
 
     /// Suggested audiences for a goal, as the report's JSON. `now` defaults to the latest event.
+    /// Everything is read from the segment store, so a snapshot suggests as well as events do.
     pub fn suggest(&mut self, request: &SuggestRequest) -> Result<Value> {
         let goal = Goal::parse(&request.goal)?;
-        let (events, resolution) = self.resolution()?;
+        let store = self.store();
         let now = match request.now {
             Some(now) => now,
-            None => events.iter().map(|e| e.time).max().ok_or_else(|| {
+            None => store.latest_event().ok_or_else(|| {
                 EngineError::new("no_events", "", "there are no events to suggest from")
             })?,
         };
@@ -497,18 +497,8 @@ impl Workspace {
             .revenue
             .as_ref()
             .map(|(e, p)| (e.as_str(), p.as_str()));
-        let summary = DataSummary::build(events, resolution, now, options.horizon_days(), revenue);
-        // The store is rebuilt only if an ingest came in between, and never for the summary.
-        let store = match self.store.take() {
-            Some(store) => store,
-            None => {
-                self.rebuild();
-                self.store.take().unwrap_or_else(empty_store)
-            }
-        };
-        let report = suggest(&store, &summary, &options);
-        self.store = Some(store);
-        let report = report?;
+        let summary = DataSummary::from_store(store, now, options.horizon_days(), revenue);
+        let report = suggest(store, &summary, &options)?;
         serde_json::to_value(&report)
             .map_err(|e| EngineError::new("io_error", "", format!("report: {e}")))
     }

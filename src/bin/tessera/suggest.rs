@@ -74,13 +74,7 @@ pub fn run(args: Args) -> CliResult {
         .revenue
         .as_ref()
         .map(|(e, p)| (e.as_str(), p.as_str()));
-    let summary = DataSummary::build(
-        events,
-        &workspace.resolution,
-        now,
-        options.horizon_days(),
-        revenue,
-    );
+    let summary = DataSummary::from_store(&workspace.store, now, options.horizon_days(), revenue);
     let report = suggest(&workspace.store, &summary, &options)?;
     let mut out = io::stdout().lock();
     match args.format {

@@ -1,7 +1,7 @@
 // The page's side of the engine worker: one request in flight at a time, and "live" requests
 // (previews and their insights) replace any queued one of the same lane, so typing never builds
 // a backlog: the worker always evaluates the newest definition next.
-import type { Answer, Counts, EngineError, Loaded, Preview, Request, SavedMap, SegmentDoc } from './protocol';
+import type { Answer, Counts, EngineError, Loaded, Preview, Request, SavedMap, SegmentDoc, Suggestions } from './protocol';
 
 type Job = { req: Request; lane: string | null; transfer?: Transferable[]; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
@@ -43,6 +43,10 @@ export class EngineClient {
   }
   history(doc: SegmentDoc, nows: string[], saved: SavedMap, lane: string | null = 'history'): Promise<Counts> {
     return this.send({ kind: 'history', doc, nows, saved }, lane) as Promise<Counts>;
+  }
+  /** Audiences for a goal; a newer request replaces one still waiting. */
+  suggest(goal: string, horizon: string, now: string): Promise<Suggestions> {
+    return this.send({ kind: 'suggest', goal, horizon, now }, 'suggest') as Promise<Suggestions>;
   }
   /** Drops queued requests of `lane` (their promises reject with `Superseded`). */
   cancel(lane: string): void {

@@ -17,7 +17,7 @@ function engineError(err: unknown): EngineError {
     message: typeof e?.message === 'string' ? e.message : String(err),
   };
 }
-import type { Answer, Counts, EngineError, Loaded, Request } from './protocol';
+import type { Answer, Counts, EngineError, Loaded, Request, Suggestions } from './protocol';
 
 let engine: SegmentEngine | null = null;
 
@@ -40,6 +40,11 @@ function handle(req: Request): unknown {
       const t0 = performance.now();
       const counts = req.nows.map((now) => engine!.preview(req.doc, now, 0, req.saved).count);
       return { counts, tookMs: performance.now() - t0 } satisfies Counts;
+    }
+    case 'suggest': {
+      const t0 = performance.now();
+      const report = engine.suggest(req.goal, req.horizon, req.now);
+      return { ...report, tookMs: performance.now() - t0 } satisfies Suggestions;
     }
   }
 }
