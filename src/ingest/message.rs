@@ -372,6 +372,20 @@ pub(crate) fn parse_text_lean(text: &[u8], place: &Place<'_>) -> Result<Event, R
     }
     let utf8 = std::str::from_utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
+    match super::fast::scan_lean(utf8) {
+        Ok(raw) => check(raw, text, place),
+        Err(super::fast::Unusual) => parse_text_lean_strict(text, place),
+    }
+}
+
+/// [`parse_text_lean`] through the strict serde parser only: what the fast scanner must agree
+/// with, and what settles every message the scanner gives up on.
+pub(crate) fn parse_text_lean_strict(text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {
+    if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
+        return parse_text(text, place);
+    }
+    let utf8 = std::str::from_utf8(text)
+        .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     let raw = strict::from_str_seed(
         utf8,
         MessageSeed {

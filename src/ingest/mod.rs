@@ -32,6 +32,7 @@ use serde_json::Value;
 use crate::event::{CallType, Event};
 use crate::time::Timestamp;
 
+mod fast;
 mod file;
 mod message;
 mod strict;
@@ -378,6 +379,25 @@ pub fn parse_message_lean(text: &[u8], index: usize, source: Source) -> Result<E
         keep_objects: true,
     };
     message::parse_text_lean(trim_json_space(text), &place)
+}
+
+/// [`parse_message_lean`] without its fast scanner: the strict serde parser alone. The two
+/// give the same answer on every input (the property tests and the `lean_scanner` fuzz target
+/// hold them to it); this one is the reference, and slower.
+pub fn parse_message_lean_strict(
+    text: &[u8],
+    index: usize,
+    source: Source,
+) -> Result<Event, Rejection> {
+    let place = Place {
+        index,
+        prefix: "",
+        route_call: None,
+        source,
+        batch: None,
+        keep_objects: true,
+    };
+    message::parse_text_lean_strict(trim_json_space(text), &place)
 }
 
 /// The `writeKey` string at the top level of a body (a batch or a single message), if any:
