@@ -17,6 +17,8 @@ use std::borrow::Cow;
 use serde_json::{Map, Number, Value};
 
 use super::message::{Field, RawMessage};
+use super::strict;
+use crate::segment::{FlatProperty, PropertyEncoder};
 
 /// Nesting deeper than this goes to the strict parser (serde_json's own limit is 128).
 const MAX_DEPTH: u32 = 64;
@@ -46,23 +48,64 @@ fn bytes_equal(w: u64, b: u8) -> u64 {
 /// Reads the message in `text` (already trimmed and checked as UTF-8) the way the lean serde
 /// visitor does, or gives up.
 pub(crate) fn scan_lean(text: &str) -> Scan<RawMessage<'_>> {
+    Ok(scan(text, false)?.0)
+}
+
+/// [`scan_lean`] that leaves an object `properties` unbuilt: it stands in as an empty object
+/// (for the checks) and its checked text is given back, for [`encode_properties`].
+pub(crate) fn scan_lean_split(text: &str) -> Scan<(RawMessage<'_>, Option<&str>)> {
+    scan(text, true)
+}
+
+fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
     let mut s = Scanner {
         text,
         bytes: text.as_bytes(),
         at: 0,
+        split,
+        properties: None,
     };
     let message = s.message()?;
     s.space();
     if s.at != s.bytes.len() {
         return Err(Unusual);
     }
-    Ok(message)
+    Ok((message, s.properties))
+}
+
+/// Appends the encoding of an event's `properties`, given as the text [`scan_lean_split`]
+/// checked, to `out`: the same bytes as [`PropertyEncoder::encode`] on the parsed object, with
+/// no map built.
+pub(crate) fn encode_properties(text: &str, encoder: &mut PropertyEncoder, out: &mut Vec<u8>) {
+    let mut s = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        split: false,
+        properties: None,
+    };
+    let mut path = String::new();
+    let mut items = Vec::new();
+    let before = out.len();
+    if s.encode_object(&mut path, &mut items, encoder, out)
+        .is_err()
+    {
+        // Checked text always walks; should it not, the strict parser's object is encoded.
+        out.truncate(before);
+        if let Ok(serde_json::Value::Object(map)) = strict::from_str_seed(text, strict::StrictValue)
+        {
+            encoder.encode(&map, out);
+        }
+    }
 }
 
 struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// Leave an object `properties` unbuilt (see [`scan_lean_split`]).
+    split: bool,
+    properties: Option<&'a str>,
 }
 
 /// The keys of one object so far, for the duplicate check (keys hold no escapes here, so equal
@@ -396,6 +439,104 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// `properties` checked and kept as text when it is an object.
+    fn properties_text(&mut self) -> Scan<Option<Value>> {
+        self.space();
+        if self.peek()? != b'{' {
+            return self.kept();
+        }
+        let start = self.at;
+        self.skip(1)?;
+        self.properties = Some(self.text.get(start..self.at).ok_or(Unusual)?);
+        Ok(Some(Value::Object(Map::new())))
+    }
+
+    /// Walks a checked object as [`PropertyEncoder::encode`] walks the parsed one.
+    fn encode_object(
+        &mut self,
+        path: &mut String,
+        items: &mut Vec<FlatProperty<'a>>,
+        encoder: &mut PropertyEncoder,
+        out: &mut Vec<u8>,
+    ) -> Scan<()> {
+        self.expect(b'{')?;
+        let mut members: [(&'a str, usize); MAX_KEYS] = [("", 0); MAX_KEYS];
+        let mut len = 0;
+        self.members(|s, key| {
+            s.space();
+            *members.get_mut(len).ok_or(Unusual)? = (key, s.at);
+            len += 1;
+            s.skip(1)
+        })?;
+        let end = self.at;
+        let members = &mut members[..len];
+        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for &(key, at) in members.iter() {
+            if key.contains('.') {
+                continue;
+            }
+            self.at = at;
+            let value = match self.peek()? {
+                b'n' => continue,
+                b'{' => FlatProperty::Nested,
+                b'[' => {
+                    self.at += 1;
+                    items.clear();
+                    if !self.empty(b']')? {
+                        loop {
+                            self.space();
+                            let item = match self.peek()? {
+                                b'"' | b'-' | b'0'..=b'9' | b't' | b'f' => self.flat_scalar()?,
+                                _ => {
+                                    self.skip(1)?;
+                                    FlatProperty::Nested
+                                }
+                            };
+                            items.push(item);
+                            if !self.more(b']')? {
+                                break;
+                            }
+                        }
+                    }
+                    FlatProperty::Array(items)
+                }
+                _ => self.flat_scalar()?,
+            };
+            let len = path.len();
+            if len > 0 {
+                path.push('.');
+            }
+            path.push_str(key);
+            encoder.encode_value(path, value, out);
+            if let FlatProperty::Nested = value {
+                self.at = at;
+                self.encode_object(path, items, encoder, out)?;
+            }
+            path.truncate(len);
+        }
+        self.at = end;
+        Ok(())
+    }
+
+    /// A string, number or boolean as the store flattens it.
+    fn flat_scalar(&mut self) -> Scan<FlatProperty<'a>> {
+        Ok(match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                FlatProperty::Str(self.string_body()?)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                FlatProperty::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                FlatProperty::Bool(false)
+            }
+            _ => FlatProperty::Num(self.number()?.as_f64().ok_or(Unusual)?),
+        })
+    }
+
     /// A value seen only for its shape (`Probe`): `null` is absent, an object stands in as an
     /// empty one, anything else as `false`.
     fn probe(&mut self) -> Scan<Option<Value>> {
@@ -454,6 +595,7 @@ impl<'a> Scanner<'a> {
                 "originalTimestamp" => m.original_timestamp = s.field()?,
                 "sentAt" => m.sent_at = s.field()?,
                 "writeKey" => m.write_key = s.field()?,
+                "properties" if s.split => m.properties = s.properties_text()?,
                 "properties" => m.properties = s.kept()?,
                 "traits" => m.traits = s.kept()?,
                 "context" => m.context = s.lean_context()?,
@@ -493,6 +635,8 @@ mod tests {
                 text,
                 bytes: text.as_bytes(),
                 at: 0,
+                split: false,
+                properties: None,
             };
             assert_eq!(s.string_body().ok().map(str::len), end, "{text:?}");
         }
@@ -537,6 +681,8 @@ mod tests {
                 text,
                 bytes: text.as_bytes(),
                 at: 0,
+                split: false,
+                properties: None,
             };
             let mine = s.number().ok();
             let theirs: Option<Number> = serde_json::from_str(text).ok();

@@ -378,6 +378,24 @@ pub(crate) fn parse_text_lean(text: &[u8], place: &Place<'_>) -> Result<Event, R
     }
 }
 
+/// [`parse_text_lean`] that leaves an object `properties` as its checked text (the event's
+/// `properties` stay empty) when the fast scanner reads the message; `None` when the strict
+/// parser did and the event carries its properties.
+pub(crate) fn parse_text_split<'a>(
+    text: &'a [u8],
+    place: &Place<'_>,
+) -> Result<(Event, Option<&'a str>), Rejection> {
+    if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
+        return parse_text(text, place).map(|e| (e, None));
+    }
+    let utf8 = std::str::from_utf8(text)
+        .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
+    match super::fast::scan_lean_split(utf8) {
+        Ok((raw, properties)) => check(raw, text, place).map(|e| (e, properties)),
+        Err(super::fast::Unusual) => parse_text_lean_strict(text, place).map(|e| (e, None)),
+    }
+}
+
 /// [`parse_text_lean`] through the strict serde parser only: what the fast scanner must agree
 /// with, and what settles every message the scanner gives up on.
 pub(crate) fn parse_text_lean_strict(text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {

@@ -25,4 +25,4 @@ pub use definition::{
 };
 pub use eval::Evaluation;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use store::{EncodedEvent, MemoryUsage, PropertyEncoder, Store, StoreBuilder};
+pub use store::{EncodedEvent, FlatProperty, MemoryUsage, PropertyEncoder, Store, StoreBuilder};
