@@ -43,7 +43,7 @@ pub use file::{
 };
 
 use message::{BatchDefaults, Field, Place};
-use strict::{Key, KeySet, StrictIgnore, StrictValue};
+use strict::{scalar_arms, Key, KeySet, StrictIgnore, StrictValue};
 
 /// 32 KB: the most one message's JSON text may take.
 pub const MAX_MESSAGE_BYTES: usize = 32_768;
@@ -461,24 +461,7 @@ impl<'de> Visitor<'de> for BatchFieldVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of messages")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    scalar_arms!(Some(BatchField::WrongType), None);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         // Each message is kept as its raw text: its size is measured on it, and duplicate keys
         // inside it reject that message only.
@@ -510,24 +493,7 @@ impl<'de> Visitor<'de> for BatchVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a batch object")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    scalar_arms!(None, None);
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         strict::ignore_seq(seq)?;
         Ok(None)
