@@ -296,8 +296,8 @@ impl Loader {
         if text.is_empty() {
             return;
         }
-        match ingest::parse_message_lean(text, self.line, self.source) {
-            Ok(event) => self.push_event(&event),
+        match ingest::parse_message_split(text, self.line, self.source) {
+            Ok((event, properties)) => self.push(event, properties),
             Err(rejection) => self.rejected.push(rejection),
         }
     }
@@ -305,6 +305,12 @@ impl Loader {
     /// Adds one accepted event (the dedup rule applies: the earliest time per `messageId` is
     /// kept, ties keep the first).
     pub fn push_event(&mut self, event: &Event) {
+        self.push(event.clone(), None);
+    }
+
+    /// [`Loader::push_event`] taking the event, with its `properties` given as checked text
+    /// (then the event's own are empty) or not (`None`).
+    fn push(&mut self, event: Event, properties: Option<&str>) {
         self.accepted += 1;
         let hash = hash_id(&event.message_id);
         let found = self.index.find(&self.records, &event.message_id, hash);
@@ -316,16 +322,16 @@ impl Loader {
             }
             self.records.live[old as usize] = false;
             self.records.traits[old as usize] = NONE;
-            let e = self.store_record(event);
+            let e = self.store_record(event, properties);
             self.index.slots[slot] = ((hash >> 32) << 32) | u64::from(e + 1);
         } else {
-            let e = self.store_record(event);
+            let e = self.store_record(event, properties);
             self.index.insert_new(hash, e);
         }
     }
 
-    fn store_record(&mut self, event: &Event) -> u32 {
-        let e = self.prepared.push(event);
+    fn store_record(&mut self, mut event: Event, properties: Option<&str>) -> u32 {
+        let e = self.prepared.push(&event);
         let r = &mut self.records;
         r.message_ids.push_str(&event.message_id);
         r.message_id_ends.push(r.message_ids.len() as u64);
@@ -344,12 +350,12 @@ impl Loader {
             },
         };
         r.name.push(name);
-        self.encoder.encode(&event.properties, &mut r.properties);
-        r.property_ends.push(r.properties.len() as u64);
-        let mut traits = Object::new();
-        for (k, v) in event.profile_traits() {
-            traits.insert(k.clone(), v.clone());
+        match properties {
+            Some(text) => ingest::encode_properties(text, &mut self.encoder, &mut r.properties),
+            None => self.encoder.encode(&event.properties, &mut r.properties),
         }
+        r.property_ends.push(r.properties.len() as u64);
+        let traits = take_profile_traits(&mut event);
         if traits.is_empty() {
             r.traits.push(NONE);
         } else {
@@ -557,4 +563,17 @@ pub fn load<R: BufRead>(
     let mut loader = Loader::new(settings, source);
     loader.read(reader)?;
     Ok(loader.finish())
+}
+
+/// The event's profile-trait updates, pre-merged as [`Event::profile_traits`] lists them
+/// (`context.traits`, then an identify call's own `traits`, which win per key), moved out.
+fn take_profile_traits(event: &mut Event) -> Object {
+    let mut traits = match event.context.remove("traits") {
+        Some(serde_json::Value::Object(o)) => o,
+        _ => Object::new(),
+    };
+    if event.call == CallType::Identify {
+        traits.append(&mut event.traits);
+    }
+    traits
 }

@@ -8,8 +8,9 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde_json::Value;
 use tessera::ingest::{
-    self, codes, decode_body, parse_message, parse_request, read_file_bytes, read_ndjson,
-    validate_ndjson, Outcome, RequestError, Route, Source,
+    self, codes, decode_body, parse_message, parse_message_lean, parse_message_lean_strict,
+    parse_request, read_file_bytes, read_ndjson, validate_ndjson, Outcome, RequestError, Route,
+    Source,
 };
 use tessera::{CallType, Event, Timestamp};
 
@@ -444,6 +445,122 @@ fn check_invariants(outcome: &Outcome) {
     }
 }
 
+/// The lean parser's fast scanner and the strict serde parser give the same event or the same
+/// rejection (code, path and message) for `text`.
+fn assert_lean_paths_agree(text: &[u8], source: Source) {
+    let fast = parse_message_lean(text, 3, source);
+    let strict = parse_message_lean_strict(text, 3, source);
+    assert_eq!(
+        fast,
+        strict,
+        "fast and strict lean parsers differ on {:?}",
+        String::from_utf8_lossy(text)
+    );
+}
+
+/// A message that is valid more often than not, so the scanner's accepting path is exercised.
+fn message_like() -> impl Strategy<Value = Value> {
+    let id = prop_oneof![
+        Just(Value::Null),
+        Just(Value::from("u1")),
+        Just(Value::from(" ")),
+        Just(Value::from(42)),
+        Just(Value::from(-7)),
+        Just(Value::from(1.5)),
+        Just(Value::from(9_007_199_254_740_993_u64)),
+        Just(Value::from(false)),
+        "[a-z0-9@. ]{0,6}".prop_map(Value::from),
+    ];
+    let call = prop_oneof![
+        Just("track"),
+        Just("identify"),
+        Just("page"),
+        Just("screen"),
+        Just("group"),
+        Just("alias"),
+        Just("Track"),
+    ];
+    let time = prop_oneof![
+        Just(Value::from("2026-01-01T00:00:00.123Z")),
+        Just(Value::from("2026-02-30T00:00:00Z")),
+        Just(Value::from(5)),
+        Just(Value::Null),
+    ];
+    (
+        call,
+        (id.clone(), id.clone(), id),
+        time,
+        arbitrary_json(),
+        arbitrary_json(),
+        arbitrary_json(),
+        prop::option::of("[a-z]{1,4}"),
+    )
+        .prop_map(
+            |(call, (user, anon, prev), time, props, traits, extra, event)| {
+                let mut m = serde_json::json!({
+                    "type": call, "messageId": "m-1", "timestamp": time,
+                    "userId": user, "anonymousId": anon, "previousId": prev, "groupId": "g",
+                    "properties": props, "traits": traits,
+                    "context": {"library": {"name": "x"}, "traits": extra.clone(),
+                                "externalIds": [{"id": "c1", "type": "crm"}]},
+                    "integrations": extra,
+                });
+                if let Some(event) = event {
+                    m["event"] = Value::from(event.clone());
+                    m["name"] = Value::from(event);
+                }
+                m
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The fast scanner agrees with the strict parser on message-shaped text, and on the same
+    /// text damaged at one byte, cut short, given a repeated key or an escaped character.
+    #[test]
+    fn lean_scanner_agrees_with_strict_parser(
+        value in message_like(),
+        at in any::<prop::sample::Index>(),
+        byte in prop::sample::select(b"\"{}[],:0-.e\\ntfu\x01\x7f\xc3a".to_vec()),
+        pretty in any::<bool>(),
+    ) {
+        let text = if pretty {
+            serde_json::to_vec_pretty(&value).unwrap()
+        } else {
+            serde_json::to_vec(&value).unwrap()
+        };
+        for source in sources() {
+            assert_lean_paths_agree(&text, source);
+        }
+        let source = Source::File { derive_ids: true };
+        let i = at.index(text.len());
+        let mut changed = text.clone();
+        changed[i] = byte;
+        assert_lean_paths_agree(&changed, source);
+        let mut inserted = text.clone();
+        inserted.insert(i, byte);
+        assert_lean_paths_agree(&inserted, source);
+        assert_lean_paths_agree(&text[..i], source);
+        // A key repeated at the start of the object, and an escaped key.
+        let mut repeated = b"{\"type\":\"page\",".to_vec();
+        repeated.extend_from_slice(&text[1..]);
+        assert_lean_paths_agree(&repeated, source);
+        let escaped = String::from_utf8_lossy(&text).replacen("\"type\"", "\"\\u0074ype\"", 1);
+        assert_lean_paths_agree(escaped.as_bytes(), source);
+    }
+
+    #[test]
+    fn lean_scanner_agrees_on_any_json(value in arbitrary_json(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let text = serde_json::to_vec(&value).unwrap();
+        for source in sources() {
+            assert_lean_paths_agree(&text, source);
+        }
+        assert_lean_paths_agree(&bytes, Source::File { derive_ids: false });
+    }
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
@@ -517,6 +634,33 @@ proptest! {
             prop_assert_eq!(Some(kept.time), earliest);
         }
     }
+}
+
+/// The lean parser's fast scanner agrees with the strict parser on every body, every line and
+/// every batch item of the fixture corpus.
+#[test]
+fn lean_scanner_agrees_on_the_corpus() {
+    let mut compared = 0;
+    for (_, fixture) in fixture_files() {
+        for case in fixture["cases"].as_array().unwrap() {
+            let body = body_of(case);
+            let source = source_of(case);
+            assert_lean_paths_agree(&body, source);
+            for line in body.split(|&b| b == b'\n') {
+                assert_lean_paths_agree(line, source);
+                compared += 1;
+            }
+            let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+            let items = parsed.as_ref().and_then(|v| match v {
+                Value::Array(items) => Some(items),
+                v => v.get("batch")?.as_array(),
+            });
+            for item in items.into_iter().flatten() {
+                assert_lean_paths_agree(&serde_json::to_vec(item).unwrap(), source);
+            }
+        }
+    }
+    assert!(compared > 100);
 }
 
 /// The validator and the full reader agree on every NDJSON file of the corpus.

@@ -17,10 +17,11 @@ use tessera::segment::{SavedSegments, Segment, Store};
 use tessera::{CallType, Event, Timestamp};
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and of its corpus folder.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "request_single",
     "request_batch",
     "message",
+    "lean_scanner",
     "file_bytes",
     "gzip_body",
     "identity_settings",
@@ -34,6 +35,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "request_single" => request_single(data),
         "request_batch" => request_batch(data),
         "message" => message(data),
+        "lean_scanner" => lean_scanner(data),
         "file_bytes" => file_bytes(data),
         "gzip_body" => gzip_body(data),
         "identity_settings" => identity_settings(data),
@@ -189,6 +191,22 @@ pub fn message(data: &[u8]) {
                 check_rejection(&r);
                 assert_eq!(r.index, 7);
             }
+        }
+    }
+}
+
+/// One message through the pipeline's lean parser: its fast scanner and the strict serde parser
+/// give the same event or the same rejection (code, path, message), whatever the bytes.
+pub fn lean_scanner(data: &[u8]) {
+    for source in sources() {
+        let fast = ingest::parse_message_lean(data, 7, source);
+        let strict = ingest::parse_message_lean_strict(data, 7, source);
+        assert_eq!(
+            fast, strict,
+            "the fast scanner and the strict parser differ"
+        );
+        if let Err(r) = &fast {
+            check_rejection(r);
         }
     }
 }

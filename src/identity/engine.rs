@@ -44,6 +44,17 @@ impl TypeTable {
 
     /// The type id of `name`, registering a custom type on first sight.
     pub(crate) fn id_of(&mut self, name: &str) -> u16 {
+        // The built-in types are registered first, in this order (see `new`): every event
+        // names some, and a match is cheaper than a hash lookup.
+        if self.names.len() >= 4 {
+            match name {
+                USER_ID => return 0,
+                EMAIL => return 1,
+                PHONE => return 2,
+                ANONYMOUS_ID => return 3,
+                _ => {}
+            }
+        }
         if let Some(&t) = self.by_name.get(name) {
             return t;
         }
@@ -180,7 +191,7 @@ pub(crate) struct Engine {
     /// Per slot: the identifier its id derives from.
     pub(crate) creator: Vec<u32>,
     /// Per slot: distinct values held, by type.
-    counts: Vec<Vec<(u16, u32)>>,
+    counts: Vec<TypeCounts>,
     free: Vec<u32>,
     /// When set, every identifier that ever created a profile, by its id's 64-bit prefix, so
     /// that an old or merged-away id can be followed to the profile holding its identifier.
@@ -296,7 +307,7 @@ impl Engine {
         self.parent.push(s);
         self.born.push(born);
         self.creator.push(creator);
-        self.counts.push(Vec::new());
+        self.counts.push(TypeCounts::default());
         s
     }
 
@@ -370,7 +381,7 @@ impl Engine {
                 }
             }
             for &r in &p {
-                for &(t, c) in &self.counts[r as usize] {
+                for (t, c) in self.counts[r as usize].iter() {
                     add_count(&mut u, t, c);
                 }
             }
@@ -461,8 +472,8 @@ impl Engine {
             if r != keeper {
                 self.parent[r as usize] = keeper;
                 let moved = std::mem::take(&mut self.counts[r as usize]);
-                for (t, c) in moved {
-                    add_count(&mut self.counts[keeper as usize], t, c);
+                for (t, c) in moved.iter() {
+                    self.counts[keeper as usize].add(t, c);
                 }
             }
         }
@@ -472,7 +483,7 @@ impl Engine {
             if self.owner[x as usize] == NONE {
                 self.owner[x as usize] = keeper;
                 let t = self.ids.kind(x);
-                add_count(&mut self.counts[keeper as usize], t, 1);
+                self.counts[keeper as usize].add(t, 1);
                 if record {
                     added.push(x);
                 }
@@ -499,6 +510,46 @@ impl Engine {
             }
         }
         keeper
+    }
+}
+
+/// Distinct values held per type by one slot, in the order the types joined. Most profiles hold
+/// four types or fewer: those stay inline, so reading a profile's counts (every event does)
+/// follows no pointer.
+#[derive(Clone, Debug, Default)]
+struct TypeCounts {
+    inline: [(u16, u32); 4],
+    len: u8,
+    more: Vec<(u16, u32)>,
+}
+
+impl TypeCounts {
+    fn iter(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
+        self.inline[..usize::from(self.len)]
+            .iter()
+            .chain(&self.more)
+            .copied()
+    }
+
+    fn add(&mut self, t: u16, n: u32) {
+        let len = usize::from(self.len);
+        match self.inline[..len]
+            .iter_mut()
+            .chain(&mut self.more)
+            .find(|(ct, _)| *ct == t)
+        {
+            Some((_, c)) => *c += n,
+            None if len < 4 => {
+                self.inline[len] = (t, n);
+                self.len += 1;
+            }
+            None => self.more.push((t, n)),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.more.clear();
     }
 }
 

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::strict::{self, Key, KeySet, StrictIgnore, StrictValue};
+use super::strict::{self, scalar_arms, Key, KeySet, StrictIgnore, StrictValue};
 use super::{codes, Rejection, Source, MAX_MESSAGE_BYTES};
 use crate::event::{CallType, Event, Object};
 use crate::time::Timestamp;
@@ -123,24 +123,7 @@ impl<'de> Visitor<'de> for Probe {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
+    scalar_arms!(Value::Bool(false), Value::Null);
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
         strict::ignore_seq(seq)?;
         Ok(Value::Bool(false))
@@ -214,24 +197,7 @@ impl<'de> Visitor<'de> for MessageVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a message object")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    scalar_arms!(None, None);
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         strict::ignore_seq(seq)?;
         Ok(None)
@@ -372,6 +338,38 @@ pub(crate) fn parse_text_lean(text: &[u8], place: &Place<'_>) -> Result<Event, R
     }
     let utf8 = std::str::from_utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
+    match super::fast::scan_lean(utf8) {
+        Ok(raw) => check(raw, text, place),
+        Err(super::fast::Unusual) => parse_text_lean_strict(text, place),
+    }
+}
+
+/// [`parse_text_lean`] that leaves an object `properties` as its checked text (the event's
+/// `properties` stay empty) when the fast scanner reads the message; `None` when the strict
+/// parser did and the event carries its properties.
+pub(crate) fn parse_text_split<'a>(
+    text: &'a [u8],
+    place: &Place<'_>,
+) -> Result<(Event, Option<&'a str>), Rejection> {
+    if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
+        return parse_text(text, place).map(|e| (e, None));
+    }
+    let utf8 = std::str::from_utf8(text)
+        .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
+    match super::fast::scan_lean_split(utf8) {
+        Ok((raw, properties)) => check(raw, text, place).map(|e| (e, properties)),
+        Err(super::fast::Unusual) => parse_text_lean_strict(text, place).map(|e| (e, None)),
+    }
+}
+
+/// [`parse_text_lean`] through the strict serde parser only: what the fast scanner must agree
+/// with, and what settles every message the scanner gives up on.
+pub(crate) fn parse_text_lean_strict(text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {
+    if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
+        return parse_text(text, place);
+    }
+    let utf8 = std::str::from_utf8(text)
+        .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     let raw = strict::from_str_seed(
         utf8,
         MessageSeed {
@@ -407,24 +405,7 @@ impl<'de> Visitor<'de> for LeanContext {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Bool(false))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
+    scalar_arms!(Value::Bool(false), Value::Null);
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
         strict::ignore_seq(seq)?;
         Ok(Value::Bool(false))

@@ -32,6 +32,7 @@ use serde_json::Value;
 use crate::event::{CallType, Event};
 use crate::time::Timestamp;
 
+mod fast;
 mod file;
 mod message;
 mod strict;
@@ -42,7 +43,7 @@ pub use file::{
 };
 
 use message::{BatchDefaults, Field, Place};
-use strict::{Key, KeySet, StrictIgnore, StrictValue};
+use strict::{scalar_arms, Key, KeySet, StrictIgnore, StrictValue};
 
 /// 32 KB: the most one message's JSON text may take.
 pub const MAX_MESSAGE_BYTES: usize = 32_768;
@@ -380,6 +381,46 @@ pub fn parse_message_lean(text: &[u8], index: usize, source: Source) -> Result<E
     message::parse_text_lean(trim_json_space(text), &place)
 }
 
+/// [`parse_message_lean`] without its fast scanner: the strict serde parser alone. The two
+/// give the same answer on every input (the property tests and the `lean_scanner` fuzz target
+/// hold them to it); this one is the reference, and slower.
+pub fn parse_message_lean_strict(
+    text: &[u8],
+    index: usize,
+    source: Source,
+) -> Result<Event, Rejection> {
+    let place = Place {
+        index,
+        prefix: "",
+        route_call: None,
+        source,
+        batch: None,
+        keep_objects: true,
+    };
+    message::parse_text_lean_strict(trim_json_space(text), &place)
+}
+
+/// [`parse_message_lean`] for the pipeline: when the fast scanner reads the message, an object
+/// `properties` is not built but handed back as its checked text (the event's `properties` are
+/// empty), for [`encode_properties`].
+pub(crate) fn parse_message_split(
+    text: &[u8],
+    index: usize,
+    source: Source,
+) -> Result<(Event, Option<&str>), Rejection> {
+    let place = Place {
+        index,
+        prefix: "",
+        route_call: None,
+        source,
+        batch: None,
+        keep_objects: true,
+    };
+    message::parse_text_split(trim_json_space(text), &place)
+}
+
+pub(crate) use fast::encode_properties;
+
 /// The `writeKey` string at the top level of a body (a batch or a single message), if any:
 /// for the edge's authentication when there is no `Authorization` header.
 pub fn write_key(body: &[u8]) -> Option<String> {
@@ -420,24 +461,7 @@ impl<'de> Visitor<'de> for BatchFieldVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of messages")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Some(BatchField::WrongType))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    scalar_arms!(Some(BatchField::WrongType), None);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         // Each message is kept as its raw text: its size is measured on it, and duplicate keys
         // inside it reject that message only.
@@ -469,24 +493,7 @@ impl<'de> Visitor<'de> for BatchVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a batch object")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    scalar_arms!(None, None);
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         strict::ignore_seq(seq)?;
         Ok(None)

@@ -73,6 +73,32 @@ pub(crate) fn duplicate<E: de::Error>(key: &str) -> E {
     E::custom(format_args!("duplicate key {key:?}"))
 }
 
+/// The scalar arms of a visitor that only tells values apart by shape: `$scalar` for a
+/// boolean, a number or a string, `$null` for `null`.
+macro_rules! scalar_arms {
+    ($scalar:expr, $null:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($scalar)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($scalar)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($scalar)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($scalar)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($scalar)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($null)
+        }
+    };
+}
+pub(crate) use scalar_arms;
+
 /// Builds a `Value`, rejecting duplicate keys at any depth.
 pub(crate) struct StrictValue;
 
@@ -155,24 +181,7 @@ impl<'de> Visitor<'de> for IgnoreVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalar_arms!((), ());
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         ignore_seq(seq)
     }

@@ -25,7 +25,7 @@ pub use definition::{
 };
 pub use eval::Evaluation;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
-pub use store::{EncodedEvent, MemoryUsage, PropertyEncoder, Store, StoreBuilder};
+pub use store::{EncodedEvent, FlatProperty, MemoryUsage, PropertyEncoder, Store, StoreBuilder};
 
 /// The store's column values, for summaries read straight from the columns (suggestions).
 pub(crate) use store::{Column, Encoded};

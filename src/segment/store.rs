@@ -501,6 +501,34 @@ impl PropertyEncoder {
         }
     }
 
+    /// Appends one value at dot path `path`, as [`PropertyEncoder::encode`] writes it, without
+    /// recursing: for loaders that walk properties in their own JSON text. They must visit
+    /// what `encode` visits in its order: an object's keys in byte order, keys holding a `.`
+    /// and `null` values left out, an object's members right after the object itself.
+    pub fn encode_value(&mut self, path: &str, value: FlatProperty<'_>, out: &mut Vec<u8>) {
+        let id = match self.index.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = self.paths.len() as u32;
+                let boxed: Box<str> = path.into();
+                self.paths.push(boxed.clone());
+                self.index.insert(boxed, id);
+                id
+            }
+        };
+        put_varint(out, u64::from(id));
+        match value {
+            FlatProperty::Array(items) => {
+                out.push(FLAT_ARRAY);
+                put_varint(out, items.len() as u64);
+                for item in items {
+                    flat_property(out, item);
+                }
+            }
+            other => flat_property(out, &other),
+        }
+    }
+
     /// The dot path of an encoded path id.
     fn path(&self, id: u64) -> Option<&str> {
         self.paths.get(usize::try_from(id).ok()?).map(|p| &**p)
@@ -509,13 +537,37 @@ impl PropertyEncoder {
 
 fn flat_scalar(out: &mut Vec<u8>, v: &Value) {
     match v {
-        Value::String(s) => {
+        Value::String(s) => flat_property(out, &FlatProperty::Str(s)),
+        Value::Number(n) => flat_property(out, &FlatProperty::Num(n.as_f64().unwrap_or(f64::NAN))),
+        Value::Bool(b) => flat_property(out, &FlatProperty::Bool(*b)),
+        _ => out.push(FLAT_OBJECT),
+    }
+}
+
+/// One property value for [`PropertyEncoder::encode_value`]: what a JSON value is to the
+/// store once flattened.
+#[derive(Clone, Copy, Debug)]
+pub enum FlatProperty<'a> {
+    /// A string.
+    Str(&'a str),
+    /// A number, as `serde_json::Number::as_f64` gives it.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An object, or (inside an array) `null`, an object or an array.
+    Nested,
+    /// An array of scalars (nested containers and `null` as [`FlatProperty::Nested`]).
+    Array(&'a [FlatProperty<'a>]),
+}
+
+fn flat_property(out: &mut Vec<u8>, v: &FlatProperty<'_>) {
+    match *v {
+        FlatProperty::Str(s) => {
             out.push(FLAT_STR);
             put_varint(out, s.len() as u64);
             out.extend_from_slice(s.as_bytes());
         }
-        Value::Number(n) => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
+        FlatProperty::Num(x) => {
             if x.fract() == 0.0 && (0.0..EXACT_INT).contains(&x) && x.is_sign_positive() {
                 out.push(FLAT_UINT);
                 put_varint(out, x as u64);
@@ -524,9 +576,9 @@ fn flat_scalar(out: &mut Vec<u8>, v: &Value) {
                 out.extend_from_slice(&x.to_bits().to_le_bytes());
             }
         }
-        Value::Bool(false) => out.push(FLAT_FALSE),
-        Value::Bool(true) => out.push(FLAT_TRUE),
-        _ => out.push(FLAT_OBJECT),
+        FlatProperty::Bool(false) => out.push(FLAT_FALSE),
+        FlatProperty::Bool(true) => out.push(FLAT_TRUE),
+        FlatProperty::Nested | FlatProperty::Array(_) => out.push(FLAT_OBJECT),
     }
 }
 

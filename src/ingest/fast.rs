@@ -1,0 +1,692 @@
+//! A single-pass scanner for the common message shape, in front of the strict serde parser.
+//!
+//! It reads a message's text into the same [`RawMessage`] that the lean serde visitor gives, so
+//! the same field checks (`message::check`) run on it and verdicts, codes and paths cannot
+//! differ. It gives up ([`Unusual`]) on anything it does not handle on its own: any syntax
+//! error, any backslash in a string, duplicate keys, objects with many keys, deep nesting, a
+//! number whose conversion has edge cases. The caller then runs the strict parser, which settles
+//! the message (and names the error). Giving up is always safe; accepting is only done when the
+//! strict parser would accept the same text with the same values.
+//!
+//! Strings are scanned eight bytes at a time for a quote, a backslash or a control character
+//! (SWAR in plain integer arithmetic, so it runs the same on wasm32). The text was checked as
+//! UTF-8 before, so every slice between quotes is valid UTF-8.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Number, Value};
+
+use super::message::{Field, RawMessage};
+use super::strict;
+use crate::segment::{FlatProperty, PropertyEncoder};
+
+/// Nesting deeper than this goes to the strict parser (serde_json's own limit is 128).
+const MAX_DEPTH: u32 = 64;
+/// Objects with more keys go to the strict parser (the duplicate check here is quadratic).
+const MAX_KEYS: usize = 32;
+
+/// The scanner cannot settle this text on its own; the strict parser must.
+#[derive(Debug)]
+pub(crate) struct Unusual;
+
+type Scan<T> = Result<T, Unusual>;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `w` that is below `n` (exact for the lowest such byte; `n` ≤
+/// 128), the classic "has less" bit trick.
+fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
+}
+
+/// High bit set in each byte of `w` equal to `b` (exact for the lowest such byte).
+fn bytes_equal(w: u64, b: u8) -> u64 {
+    bytes_below(w ^ (ONES * u64::from(b)), 1)
+}
+
+/// Reads the message in `text` (already trimmed and checked as UTF-8) the way the lean serde
+/// visitor does, or gives up.
+pub(crate) fn scan_lean(text: &str) -> Scan<RawMessage<'_>> {
+    Ok(scan(text, false)?.0)
+}
+
+/// [`scan_lean`] that leaves an object `properties` unbuilt: it stands in as an empty object
+/// (for the checks) and its checked text is given back, for [`encode_properties`].
+pub(crate) fn scan_lean_split(text: &str) -> Scan<(RawMessage<'_>, Option<&str>)> {
+    scan(text, true)
+}
+
+fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
+    let mut s = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        split,
+        properties: None,
+    };
+    let message = s.message()?;
+    s.space();
+    if s.at != s.bytes.len() {
+        return Err(Unusual);
+    }
+    Ok((message, s.properties))
+}
+
+/// Appends the encoding of an event's `properties`, given as the text [`scan_lean_split`]
+/// checked, to `out`: the same bytes as [`PropertyEncoder::encode`] on the parsed object, with
+/// no map built.
+pub(crate) fn encode_properties(text: &str, encoder: &mut PropertyEncoder, out: &mut Vec<u8>) {
+    let mut s = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        split: false,
+        properties: None,
+    };
+    let mut path = String::new();
+    let mut items = Vec::new();
+    let before = out.len();
+    if s.encode_object(&mut path, &mut items, encoder, out)
+        .is_err()
+    {
+        // Checked text always walks; should it not, the strict parser's object is encoded.
+        out.truncate(before);
+        if let Ok(serde_json::Value::Object(map)) = strict::from_str_seed(text, strict::StrictValue)
+        {
+            encoder.encode(&map, out);
+        }
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    /// Leave an object `properties` unbuilt (see [`scan_lean_split`]).
+    split: bool,
+    properties: Option<&'a str>,
+}
+
+/// The keys of one object so far, for the duplicate check (keys hold no escapes here, so equal
+/// text is an equal key).
+struct Keys<'a> {
+    keys: [&'a str; MAX_KEYS],
+    len: usize,
+}
+
+impl<'a> Keys<'a> {
+    fn new() -> Keys<'a> {
+        Keys {
+            keys: [""; MAX_KEYS],
+            len: 0,
+        }
+    }
+
+    fn insert(&mut self, key: &'a str) -> Scan<()> {
+        if self.len == MAX_KEYS || self.keys[..self.len].contains(&key) {
+            return Err(Unusual);
+        }
+        self.keys[self.len] = key;
+        self.len += 1;
+        Ok(())
+    }
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Scan<u8> {
+        self.bytes.get(self.at).copied().ok_or(Unusual)
+    }
+
+    fn space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next non-space byte, consumed.
+    fn next_token(&mut self) -> Scan<u8> {
+        self.space();
+        let b = self.peek()?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn expect(&mut self, b: u8) -> Scan<()> {
+        if self.next_token()? == b {
+            Ok(())
+        } else {
+            Err(Unusual)
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Scan<()> {
+        if self.bytes[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(Unusual)
+        }
+    }
+
+    /// A string without escapes, the opening quote already consumed.
+    fn string_body(&mut self) -> Scan<&'a str> {
+        let start = self.at;
+        let bytes = self.bytes;
+        let mut i = start;
+        while i + 8 <= bytes.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[i..i + 8]);
+            let w = u64::from_le_bytes(word);
+            let hits = bytes_equal(w, b'"') | bytes_equal(w, b'\\') | bytes_below(w, 0x20);
+            if hits != 0 {
+                i += (hits.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        loop {
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.at = i + 1;
+                    return self.text.get(start..i).ok_or(Unusual);
+                }
+                Some(b'\\') | None => return Err(Unusual),
+                Some(&b) if b < 0x20 => return Err(Unusual),
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    /// An object key and the colon after it.
+    fn key(&mut self) -> Scan<&'a str> {
+        self.expect(b'"')?;
+        let key = self.string_body()?;
+        self.expect(b':')?;
+        Ok(key)
+    }
+
+    /// After a member or an item: `true` for a comma, `false` for the closing `close`.
+    fn more(&mut self, close: u8) -> Scan<bool> {
+        match self.next_token()? {
+            b',' => Ok(true),
+            b if b == close => Ok(false),
+            _ => Err(Unusual),
+        }
+    }
+
+    /// Consumes `close` when the container is empty.
+    fn empty(&mut self, close: u8) -> Scan<bool> {
+        self.space();
+        if self.peek()? == close {
+            self.at += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The members of an object whose `{` was consumed: `member` reads each value.
+    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Scan<()>) -> Scan<()> {
+        if self.empty(b'}')? {
+            return Ok(());
+        }
+        let mut keys = Keys::new();
+        loop {
+            let key = self.key()?;
+            keys.insert(key)?;
+            member(self, key)?;
+            if !self.more(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A number as serde_json reads it: a non-negative integer is a `u64`, a negative one an
+    /// `i64`, anything with a fraction or an exponent an `f64`. Edge cases (integers past 19
+    /// digits, out-of-range floats) go to the strict parser.
+    fn number(&mut self) -> Scan<Number> {
+        let start = self.at;
+        let bytes = self.bytes;
+        let mut i = start;
+        let negative = bytes.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let digits = i;
+        match bytes.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(b'0'..=b'9') = bytes.get(i) {
+                    i += 1;
+                }
+            }
+            _ => return Err(Unusual),
+        }
+        let integer_end = i;
+        let mut float = false;
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            let from = i;
+            while let Some(b'0'..=b'9') = bytes.get(i) {
+                i += 1;
+            }
+            if i == from {
+                return Err(Unusual);
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = bytes.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = bytes.get(i) {
+                i += 1;
+            }
+            let from = i;
+            while let Some(b'0'..=b'9') = bytes.get(i) {
+                i += 1;
+            }
+            if i == from {
+                return Err(Unusual);
+            }
+            float = true;
+        }
+        self.at = i;
+        if float {
+            // serde_json's own float reading, so that rounding is the same to the last bit.
+            let x: f64 = serde_json::from_str(&self.text[start..i]).map_err(|_| Unusual)?;
+            return Number::from_f64(x).ok_or(Unusual);
+        }
+        if integer_end - digits > 19 {
+            return Err(Unusual);
+        }
+        let mut n: u64 = 0;
+        for &d in &bytes[digits..integer_end] {
+            n = n * 10 + u64::from(d - b'0');
+        }
+        if !negative {
+            return Ok(Number::from(n));
+        }
+        // As serde_json: `-0` and magnitudes past i64 become floats.
+        let negated = (n as i64).wrapping_neg();
+        if negated >= 0 {
+            return Number::from_f64(-(n as f64)).ok_or(Unusual);
+        }
+        Ok(Number::from(negated))
+    }
+
+    /// A value, built as `StrictValue` builds it.
+    fn value(&mut self, depth: u32) -> Scan<Value> {
+        self.space();
+        Ok(match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                Value::String(self.string_body()?.to_owned())
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Value::Null
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Value::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Value::Bool(false)
+            }
+            b'{' => Value::Object(self.object(depth)?),
+            b'[' => {
+                self.at += 1;
+                let depth = nested(depth)?;
+                let mut items = Vec::new();
+                if !self.empty(b']')? {
+                    loop {
+                        items.push(self.value(depth)?);
+                        if !self.more(b']')? {
+                            break;
+                        }
+                    }
+                }
+                Value::Array(items)
+            }
+            b'-' | b'0'..=b'9' => Value::Number(self.number()?),
+            _ => return Err(Unusual),
+        })
+    }
+
+    /// An object, built; `{` not yet consumed.
+    fn object(&mut self, depth: u32) -> Scan<Map<String, Value>> {
+        let depth = nested(depth)?;
+        self.expect(b'{')?;
+        let mut object = Map::new();
+        self.members(|s, key| {
+            let value = s.value(depth)?;
+            object.insert(key.to_owned(), value);
+            Ok(())
+        })?;
+        Ok(object)
+    }
+
+    /// A value checked and not kept, as `StrictIgnore` does.
+    fn skip(&mut self, depth: u32) -> Scan<()> {
+        self.space();
+        match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                self.string_body()?;
+            }
+            b'n' => self.literal(b"null")?,
+            b't' => self.literal(b"true")?,
+            b'f' => self.literal(b"false")?,
+            b'{' => {
+                self.at += 1;
+                let depth = nested(depth)?;
+                self.members(|s, _| s.skip(depth))?;
+            }
+            b'[' => {
+                self.at += 1;
+                let depth = nested(depth)?;
+                if !self.empty(b']')? {
+                    loop {
+                        self.skip(depth)?;
+                        if !self.more(b']')? {
+                            break;
+                        }
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                self.number()?;
+            }
+            _ => return Err(Unusual),
+        }
+        Ok(())
+    }
+
+    /// A scalar-ish field (`FieldSeed`), `null` counting as absent.
+    fn field(&mut self) -> Scan<Option<Field<'a>>> {
+        self.space();
+        Ok(Some(match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                Field::Str(Cow::Borrowed(self.string_body()?))
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                return Ok(None);
+            }
+            b'-' | b'0'..=b'9' => match self.number()? {
+                n if n.is_u64() => Field::U64(n.as_u64().ok_or(Unusual)?),
+                n if n.is_i64() => Field::I64(n.as_i64().ok_or(Unusual)?),
+                n => Field::F64(n.as_f64().ok_or(Unusual)?),
+            },
+            _ => {
+                self.skip(1)?;
+                Field::Other
+            }
+        }))
+    }
+
+    /// An object-valued field kept whole (`properties`, `traits`), `null` counting as absent.
+    fn kept(&mut self) -> Scan<Option<Value>> {
+        self.space();
+        match self.peek()? {
+            b'{' => Ok(Some(Value::Object(self.object(1)?))),
+            b'n' => {
+                self.literal(b"null")?;
+                Ok(None)
+            }
+            _ => Ok(Some(self.value(1)?)),
+        }
+    }
+
+    /// `properties` checked and kept as text when it is an object.
+    fn properties_text(&mut self) -> Scan<Option<Value>> {
+        self.space();
+        if self.peek()? != b'{' {
+            return self.kept();
+        }
+        let start = self.at;
+        self.skip(1)?;
+        self.properties = Some(self.text.get(start..self.at).ok_or(Unusual)?);
+        Ok(Some(Value::Object(Map::new())))
+    }
+
+    /// Walks a checked object as [`PropertyEncoder::encode`] walks the parsed one.
+    fn encode_object(
+        &mut self,
+        path: &mut String,
+        items: &mut Vec<FlatProperty<'a>>,
+        encoder: &mut PropertyEncoder,
+        out: &mut Vec<u8>,
+    ) -> Scan<()> {
+        self.expect(b'{')?;
+        let mut members: [(&'a str, usize); MAX_KEYS] = [("", 0); MAX_KEYS];
+        let mut len = 0;
+        self.members(|s, key| {
+            s.space();
+            *members.get_mut(len).ok_or(Unusual)? = (key, s.at);
+            len += 1;
+            s.skip(1)
+        })?;
+        let end = self.at;
+        let members = &mut members[..len];
+        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for &(key, at) in members.iter() {
+            if key.contains('.') {
+                continue;
+            }
+            self.at = at;
+            let value = match self.peek()? {
+                b'n' => continue,
+                b'{' => FlatProperty::Nested,
+                b'[' => {
+                    self.at += 1;
+                    items.clear();
+                    if !self.empty(b']')? {
+                        loop {
+                            self.space();
+                            let item = match self.peek()? {
+                                b'"' | b'-' | b'0'..=b'9' | b't' | b'f' => self.flat_scalar()?,
+                                _ => {
+                                    self.skip(1)?;
+                                    FlatProperty::Nested
+                                }
+                            };
+                            items.push(item);
+                            if !self.more(b']')? {
+                                break;
+                            }
+                        }
+                    }
+                    FlatProperty::Array(items)
+                }
+                _ => self.flat_scalar()?,
+            };
+            let len = path.len();
+            if len > 0 {
+                path.push('.');
+            }
+            path.push_str(key);
+            encoder.encode_value(path, value, out);
+            if let FlatProperty::Nested = value {
+                self.at = at;
+                self.encode_object(path, items, encoder, out)?;
+            }
+            path.truncate(len);
+        }
+        self.at = end;
+        Ok(())
+    }
+
+    /// A string, number or boolean as the store flattens it.
+    fn flat_scalar(&mut self) -> Scan<FlatProperty<'a>> {
+        Ok(match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                FlatProperty::Str(self.string_body()?)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                FlatProperty::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                FlatProperty::Bool(false)
+            }
+            _ => FlatProperty::Num(self.number()?.as_f64().ok_or(Unusual)?),
+        })
+    }
+
+    /// A value seen only for its shape (`Probe`): `null` is absent, an object stands in as an
+    /// empty one, anything else as `false`.
+    fn probe(&mut self) -> Scan<Option<Value>> {
+        self.space();
+        match self.peek()? {
+            b'n' => {
+                self.literal(b"null")?;
+                Ok(None)
+            }
+            b'{' => {
+                self.skip(1)?;
+                Ok(Some(Value::Object(Map::new())))
+            }
+            _ => {
+                self.skip(1)?;
+                Ok(Some(Value::Bool(false)))
+            }
+        }
+    }
+
+    /// `context` as the lean visitor keeps it: only `traits` and `externalIds`.
+    fn lean_context(&mut self) -> Scan<Option<Value>> {
+        self.space();
+        if self.peek()? != b'{' {
+            return self.probe();
+        }
+        self.at += 1;
+        let depth = nested(1)?;
+        let mut kept = Map::new();
+        self.members(|s, key| {
+            if key == "traits" || key == "externalIds" {
+                let value = s.value(depth)?;
+                kept.insert(key.to_owned(), value);
+                Ok(())
+            } else {
+                s.skip(depth)
+            }
+        })?;
+        Ok(Some(Value::Object(kept)))
+    }
+
+    fn message(&mut self) -> Scan<RawMessage<'a>> {
+        self.expect(b'{')?;
+        let mut m = RawMessage::default();
+        self.members(|s, key| {
+            match key {
+                "type" => m.call = s.field()?,
+                "userId" => m.user_id = s.field()?,
+                "anonymousId" => m.anonymous_id = s.field()?,
+                "previousId" => m.previous_id = s.field()?,
+                "groupId" => m.group_id = s.field()?,
+                "messageId" => m.message_id = s.field()?,
+                "event" => m.event = s.field()?,
+                "name" => m.name = s.field()?,
+                "timestamp" => m.timestamp = s.field()?,
+                "originalTimestamp" => m.original_timestamp = s.field()?,
+                "sentAt" => m.sent_at = s.field()?,
+                "writeKey" => m.write_key = s.field()?,
+                "properties" if s.split => m.properties = s.properties_text()?,
+                "properties" => m.properties = s.kept()?,
+                "traits" => m.traits = s.kept()?,
+                "context" => m.context = s.lean_context()?,
+                "integrations" => m.integrations = s.probe()?,
+                _ => s.skip(1)?,
+            }
+            Ok(())
+        })?;
+        Ok(m)
+    }
+}
+
+/// One level deeper, or give up past [`MAX_DEPTH`].
+fn nested(depth: u32) -> Scan<u32> {
+    if depth >= MAX_DEPTH {
+        Err(Unusual)
+    } else {
+        Ok(depth + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swar_finds_the_first_special_byte() {
+        for (text, end) in [
+            ("abcdefghij\"", Some(10)),
+            ("\"", Some(0)),
+            ("abcdefg\u{e9}\"", Some(9)),
+            ("abcdefghijklmnop\\\"", None),
+            ("abc\tdef\"", None),
+            ("abcdefgh", None),
+        ] {
+            let mut s = Scanner {
+                text,
+                bytes: text.as_bytes(),
+                at: 0,
+                split: false,
+                properties: None,
+            };
+            assert_eq!(s.string_body().ok().map(str::len), end, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn gives_up_on_what_it_does_not_settle() {
+        for text in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"type":"track","properties":{"k":1,"k":2}}"#,
+            r#"{"type":"tr\u0061ck"}"#,
+            r#"{"x":1e999}"#,
+            r#"{"x":123456789012345678901}"#,
+            r#"{"x":01}"#,
+            r#"{"x":[1,]}"#,
+            r#"{"x":1} x"#,
+            r#"[1]"#,
+            r#"{"x":nul}"#,
+        ] {
+            assert!(scan_lean(text).is_err(), "{text}");
+        }
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(70), "]".repeat(70));
+        assert!(scan_lean(&deep).is_err());
+    }
+
+    #[test]
+    fn reads_numbers_as_serde_json_does() {
+        for text in [
+            "0",
+            "-0",
+            "-1",
+            "9999999999999999999",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "1.5",
+            "-2.5e-3",
+            "1E2",
+            "0.1",
+            "49.99",
+        ] {
+            let mut s = Scanner {
+                text,
+                bytes: text.as_bytes(),
+                at: 0,
+                split: false,
+                properties: None,
+            };
+            let mine = s.number().ok();
+            let theirs: Option<Number> = serde_json::from_str(text).ok();
+            assert_eq!(mine, theirs, "{text}");
+        }
+    }
+}
