@@ -472,7 +472,7 @@ impl<'a> Scanner<'a> {
         let members = &mut members[..len];
         members.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for &(key, at) in members.iter() {
-            if key.contains('.') {
+            if key.is_empty() || key.contains('.') {
                 continue;
             }
             self.at = at;

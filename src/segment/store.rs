@@ -463,9 +463,9 @@ impl PropertyEncoder {
 
     /// Appends the encoding of one event's `properties` to `out`.
     pub fn encode(&mut self, properties: &Map<String, Value>, out: &mut Vec<u8>) {
-        // Same walk as `ColumnsBuilder::add`: keys with a `.` and nulls are left out.
+        // Same walk as `ColumnsBuilder::add`: empty keys, keys with a `.` and nulls are left out.
         for (key, value) in properties {
-            if key.contains('.') || value.is_null() {
+            if key.is_empty() || key.contains('.') || value.is_null() {
                 continue;
             }
             let len = self.path.len();
@@ -604,10 +604,11 @@ struct ColumnsBuilder {
 
 impl ColumnsBuilder {
     /// Adds every value reachable by a dot path. Keys holding a `.` can never be reached by a
-    /// path (paths split on `.`), so they are left out rather than made ambiguous.
+    /// path (paths split on `.`), and an empty key would make `{"": {"a": 1}}` and `{"a": 1}`
+    /// the same path, so both are left out rather than made ambiguous.
     fn add(&mut self, row: u32, object: &Map<String, Value>) {
         for (key, value) in object {
-            if key.contains('.') || value.is_null() {
+            if key.is_empty() || key.contains('.') || value.is_null() {
                 continue;
             }
             let len = self.path.len();
