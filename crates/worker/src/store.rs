@@ -18,6 +18,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::rc::Rc;
+use std::time::Duration;
+
+use futures_channel::oneshot;
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
@@ -86,7 +89,8 @@ const SCHEMA: [&str; 15] = [
         json TEXT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
-    "CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, time)",
+    // No query reads events by type: the index only cost a write per event.
+    "DROP INDEX IF EXISTS events_by_type_time",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS profiles (
         id TEXT PRIMARY KEY,
@@ -157,11 +161,17 @@ const MAX_PAGE: usize = 10_000;
 /// How long an acknowledged batch waits for others before the alarm applies them together.
 /// Short enough that reads rarely find much to apply, long enough to gather a few requests
 /// under load (one graph update, one write per table and one segment pass for all of them).
-const APPLY_DELAY_MS: i64 = 25;
+const APPLY_DELAY_MS: i64 = 100;
 /// Events whose compact form (time, kind, encoded properties) stays in memory for segment
 /// evaluation, about 100 bytes each: 25 MB at the cap. Past it, the bodies of events not held
 /// are read back from SQLite when a segment evaluation needs them.
 const COMPACT_CAP: usize = 250_000;
+/// How long the first batch of a group waits for others to arrive before the group is written
+/// with one statement and one commit: a commit (its fsync) costs more than a batch's parsing.
+const GROUP_WAIT_MS: u64 = 4;
+/// The largest JSON argument of a statement: SQLite in a Durable Object refuses a string of
+/// 2 MB or more, so lists of rows are written in pieces below it.
+const MAX_ARG_BYTES: usize = 1 << 20;
 
 /// A saved segment as stored.
 #[derive(Clone, Debug)]
@@ -228,7 +238,8 @@ impl CompactEvents {
 
     fn lend(&mut self, event: &Event) {
         let compact = self.encode(event);
-        self.borrowed.insert(event.message_id.as_str().into(), compact);
+        self.borrowed
+            .insert(event.message_id.as_str().into(), compact);
     }
 
     fn contains(&self, id: &str) -> bool {
@@ -287,12 +298,50 @@ struct Loaded {
     alarm_due: bool,
 }
 
+/// What an acknowledgement waits for: the queue's length once its batch is written, or why the
+/// write failed.
+type Written = std::result::Result<u64, String>;
+
+/// Batches waiting to be written together, with the requests to answer once they are.
+type Group = Vec<(String, oneshot::Sender<Written>)>;
+
 /// The Durable Object class bound as `EVENT_STORE` in `wrangler.toml`.
 #[durable_object]
 pub struct EventStore {
     state: State,
     env: Env,
     loaded: Rc<RefCell<Option<Loaded>>>,
+    group: Rc<RefCell<Group>>,
+}
+
+/// Writes the group it was made for exactly once: when its request finishes waiting, or when
+/// that request is cancelled first (then on drop), so that no batch of the group is left waiting.
+struct GroupWriter<'a> {
+    store: &'a EventStore,
+    done: bool,
+}
+
+impl GroupWriter<'_> {
+    fn write(&mut self) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let group = std::mem::take(&mut *self.store.group.borrow_mut());
+        let (batches, waiters): (Vec<String>, Vec<_>) = group.into_iter().unzip();
+        let written = self
+            .store
+            .write_pending(batches)
+            .map_err(|e| e.body().to_string());
+        for waiter in waiters {
+            let _ = waiter.send(written.clone());
+        }
+    }
+}
+
+impl Drop for GroupWriter<'_> {
+    fn drop(&mut self) {
+        self.write();
+    }
 }
 
 type Reply = std::result::Result<Response, EdgeError>;
@@ -695,28 +744,57 @@ impl EventStore {
         Ok(())
     }
 
-    /// Queues an acknowledged batch: one row, one statement. The alarm (or the next read)
-    /// applies it.
-    fn enqueue(
-        &self,
-        sql: &SqlStorage,
-        loaded: &mut Loaded,
-        batch: Vec<u8>,
-    ) -> std::result::Result<AppendResult, EdgeError> {
-        let batch = String::from_utf8(batch).map_err(|e| EdgeError::Storage(e.to_string()))?;
-        sql.exec(
-            "INSERT INTO pending (batch) VALUES (?)",
-            vec![SqlStorageValue::String(batch)],
-        )
-        .map_err(sql_err)?;
-        loaded.pending += 1;
+    /// Queues an acknowledged batch and answers once it is written. Batches arriving within
+    /// [`GROUP_WAIT_MS`] of each other are written by one statement (one row each), so that
+    /// concurrent requests share one commit; the alarm (or the next read) applies them.
+    async fn enqueue(&self, batch: String) -> Reply {
+        let (sender, receiver) = oneshot::channel();
+        let first = {
+            let mut group = self.group.borrow_mut();
+            group.push((batch, sender));
+            group.len() == 1
+        };
+        if first {
+            let mut writer = GroupWriter {
+                store: self,
+                done: false,
+            };
+            worker::Delay::from(Duration::from_millis(GROUP_WAIT_MS)).await;
+            writer.write();
+        }
+        match receiver.await {
+            Ok(Ok(pending)) => json_reply(200, &json!(AppendResult { pending })),
+            Ok(Err(message)) => Err(EdgeError::Storage(message)),
+            Err(_) => Err(EdgeError::Storage("the batch was not written".into())),
+        }
+    }
+
+    /// Writes queued batches, one row each, with one statement.
+    fn write_pending(&self, batches: Vec<String>) -> std::result::Result<u64, EdgeError> {
+        let mut guard = self.loaded.borrow_mut();
+        let loaded = guard
+            .as_mut()
+            .ok_or_else(|| EdgeError::Storage("workspace not loaded".into()))?;
+        if batches.is_empty() {
+            return Ok(loaded.pending);
+        }
+        let n = batches.len();
+        let mut batches = batches.into_iter().map(SqlStorageValue::String).peekable();
+        // A Durable Object's statement takes at most 100 parameters.
+        while batches.peek().is_some() {
+            let piece: Vec<SqlStorageValue> = batches.by_ref().take(50).collect();
+            let statement = format!(
+                "INSERT INTO pending (batch) VALUES {}",
+                vec!["(?)"; piece.len()].join(", ")
+            );
+            self.sql().exec(&statement, piece).map_err(sql_err)?;
+        }
+        loaded.pending += n as u64;
         if loaded.apply_at.is_none() {
             loaded.apply_at = Some(now().0 + APPLY_DELAY_MS);
             loaded.alarm_due = true;
         }
-        Ok(AppendResult {
-            pending: loaded.pending,
-        })
+        Ok(loaded.pending)
     }
 
     /// Applies every queued batch as one group: dedup into `events`, identity, profile rows,
@@ -799,9 +877,7 @@ impl EventStore {
                 r.json.as_str(),
             ));
         }
-        if !taken.is_empty() {
-            sql.exec(APPEND, vec![json_arg(&taken)]).map_err(sql_err)?;
-        }
+        exec_rows(sql, APPEND, &taken)?;
         // Even for duplicates only: a group applied again after a failure rewrites its profiles.
         self.apply_changes(sql, loaded, &changes, now())
     }
@@ -988,7 +1064,13 @@ impl EventStore {
         let path = req.path();
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         if parts == ["append"] {
+            if method != Method::Post {
+                return Err(EdgeError::MethodNotAllowed);
+            }
             self.ensure_loaded(workspace.as_deref())?;
+            let body = req.bytes().await.map_err(sql_err)?;
+            let batch = String::from_utf8(body).map_err(|e| EdgeError::Storage(e.to_string()))?;
+            return self.enqueue(batch).await;
         } else {
             self.ensure_current(workspace.as_deref())?;
         }
@@ -1013,10 +1095,6 @@ impl EventStore {
             })
         };
         match (parts.as_slice(), method) {
-            (["append"], Method::Post) => {
-                let result = self.enqueue(&sql, loaded, body.unwrap_or_default())?;
-                json_reply(200, &json!(result))
-            }
             (["stats"], Method::Get) => json_reply(
                 200,
                 &json!({"events": count(&sql, "SELECT COUNT(*) AS n FROM events")?}),
@@ -1505,6 +1583,34 @@ fn json_arg<T: Serialize + ?Sized>(value: &T) -> SqlStorageValue {
     serde_json::to_string(value).unwrap_or_default().into()
 }
 
+/// Runs a statement whose one `?` is a JSON array of rows over every row, in as few pieces as
+/// [`MAX_ARG_BYTES`] allows.
+fn exec_rows<T: Serialize>(
+    sql: &SqlStorage,
+    statement: &str,
+    rows: &[T],
+) -> std::result::Result<(), EdgeError> {
+    let mut piece = String::from("[");
+    for row in rows {
+        let item = serde_json::to_string(row).map_err(|e| EdgeError::Storage(e.to_string()))?;
+        if piece.len() > 1 && piece.len() + item.len() + 2 > MAX_ARG_BYTES {
+            piece.push(']');
+            sql.exec(statement, vec![std::mem::take(&mut piece).into()])
+                .map_err(sql_err)?;
+            piece.push('[');
+        }
+        if piece.len() > 1 {
+            piece.push(',');
+        }
+        piece.push_str(&item);
+    }
+    if piece.len() > 1 {
+        piece.push(']');
+        sql.exec(statement, vec![piece.into()]).map_err(sql_err)?;
+    }
+    Ok(())
+}
+
 /// Writes profiles' rows, and the identifiers of those whose identifiers changed since last
 /// written.
 fn write_profiles(
@@ -1527,12 +1633,12 @@ fn write_profiles(
             )
         })
         .collect();
-    sql.exec(
+    exec_rows(
+        sql,
         "INSERT OR REPLACE INTO profiles (id, json, event_count, first_seen, last_seen)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
-        vec![json_arg(&rows)],
-    )
-    .map_err(sql_err)?;
+        &rows,
+    )?;
     let mut changed: Vec<&str> = Vec::new();
     let mut pairs: Vec<[&str; 3]> = Vec::new();
     for p in profiles {
@@ -1553,17 +1659,17 @@ fn write_profiles(
     if changed.is_empty() {
         return Ok(());
     }
-    sql.exec(
+    exec_rows(
+        sql,
         "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
-        vec![json_arg(&changed)],
-    )
-    .map_err(sql_err)?;
-    sql.exec(
+        &changed,
+    )?;
+    exec_rows(
+        sql,
         "INSERT OR REPLACE INTO identifiers (type, value, profile_id)
          SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
-        vec![json_arg(&pairs)],
-    )
-    .map_err(sql_err)?;
+        &pairs,
+    )?;
     Ok(())
 }
 
@@ -1831,6 +1937,7 @@ impl DurableObject for EventStore {
             state,
             env,
             loaded: Rc::new(RefCell::new(None)),
+            group: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
