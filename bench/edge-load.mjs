@@ -2,6 +2,7 @@
 // state directory) against a null worker that only reads the body, same batches, same client.
 //
 //   node bench/edge-load.mjs [--requests 400] [--concurrency 4] [--batch 100] [--users 2000]
+//                            [--edge both|plain|segments]
 //
 // Each request is a POST /v1/batch of `--batch` fresh events (identify, track and page calls
 // over a pool of `--users` people, so identity merges and profile updates really happen). The run
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     batch: { type: 'string', default: '100' },
     users: { type: 'string', default: '2000' },
+    edge: { type: 'string', default: 'both' },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -136,7 +138,9 @@ try {
 }
 console.log(`null worker (floor):         ${fmt(results.floor)}`);
 
-for (const withSegments of [false, true]) {
+const EDGES = { both: [false, true], plain: [false], segments: [true] }[values.edge];
+if (!EDGES) throw new Error('--edge is both, plain or segments');
+for (const withSegments of EDGES) {
   const edge = await startEdge({ workspaces: [{ id: 'bench', write_keys: ['wk_bench'], secret_key: 'sk_bench' }] });
   try {
     await load(edge.url, edge.writeKey, batches(WARMUP, `warm${withSegments}`));
