@@ -21,6 +21,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
+use futures_util::future::{select, Either};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
@@ -51,19 +52,11 @@ pub const WORKSPACE_HEADER: &str = "X-Tessera-Workspace";
 /// The header stating the time an export or snapshot was evaluated at.
 pub const SNAPSHOT_TIME_HEADER: &str = "X-Tessera-Snapshot-Time";
 
-/// An accepted event as the worker hands it to the store.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StoredEvent {
-    /// The idempotency key.
-    pub message_id: String,
-    /// Event time, ms since the epoch.
-    pub time: i64,
-    /// Call type name (`track`, `identify`, ...).
-    pub call: String,
-    /// When the edge received it, ms since the epoch.
-    pub received_at: Option<i64>,
-    /// `Event::to_json`, serialized.
-    pub json: String,
+/// A queued event in the format of earlier versions (a `pending` row was a JSON array of
+/// these): rows queued before an upgrade are still applied.
+#[derive(Debug, Deserialize)]
+struct LegacyQueuedEvent {
+    json: String,
 }
 
 /// What an append did: the batch is durably queued (applied shortly after, or by the next read).
@@ -78,6 +71,10 @@ pub struct AppendResult {
 pub struct Stats {
     /// Stored events (distinct `messageId`s).
     pub events: u64,
+    /// Acknowledged batches the object found queued when it loaded (after a restart, a crash
+    /// or an eviction), applied since.
+    #[serde(default)]
+    pub queued_at_start: u64,
 }
 
 const SCHEMA: [&str; 15] = [
@@ -132,7 +129,7 @@ const SCHEMA: [&str; 15] = [
     )",
     "CREATE INDEX IF NOT EXISTS membership_changes_by_segment ON membership_changes (segment_id, at)",
     // Acknowledged batches not applied yet: one row per ingestion request, the batch as the
-    // worker sent it (a JSON array of `StoredEvent`).
+    // worker sent it (one normalized event JSON per line).
     "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, batch TEXT NOT NULL)",
 ];
 
@@ -158,16 +155,24 @@ const REBUILD_CHUNK: usize = 5_000;
 const EXPORT_CHUNK: usize = 500;
 /// Largest page of members or events.
 const MAX_PAGE: usize = 10_000;
-/// How long an acknowledged batch waits for others before the alarm applies them together.
-/// Short enough that reads rarely find much to apply, long enough to gather a few requests
-/// under load (one graph update, one write per table and one segment pass for all of them).
-const APPLY_DELAY_MS: i64 = 100;
+/// Queued rows the alarm applies in one synchronous slice before it lets waiting requests run:
+/// bounds how long an acknowledgement can wait behind the apply. (A read applies every row.)
+const APPLY_SLICE_ROWS: i64 = 2;
+/// Profile rows written per slice of a flush (profile rows are written lazily, see
+/// [`Loaded::dirty`]).
+const FLUSH_SLICE: usize = 250;
+/// How long changed profiles wait before their rows are rewritten: a profile touched by many
+/// batches in that time is written once.
+const PROFILE_FLUSH_MS: i64 = 2_000;
+/// The `meta` key present while some profile rows may be older than the graph: a cold start
+/// that finds it rewrites every profile row.
+const PROFILES_STALE: &str = "profiles_stale";
 /// Events whose compact form (time, kind, encoded properties) stays in memory for segment
 /// evaluation, about 100 bytes each: 25 MB at the cap. Past it, the bodies of events not held
 /// are read back from SQLite when a segment evaluation needs them.
 const COMPACT_CAP: usize = 250_000;
-/// How long the first batch of a group waits for others to arrive before the group is written
-/// with one statement and one commit: a commit (its fsync) costs more than a batch's parsing.
+/// The longest an acknowledgement waits for other requests still reading their bodies, so that
+/// their batches are written by one statement and one commit. A request alone never waits.
 const GROUP_WAIT_MS: u64 = 4;
 /// The largest JSON argument of a statement: SQLite in a Durable Object refuses a string of
 /// 2 MB or more, so lists of rows are written in pieces below it.
@@ -284,6 +289,18 @@ struct Loaded {
     memberships: BTreeMap<String, BTreeSet<String>>,
     /// A hash of each profile's identifiers as last written, so unchanged ones are not rewritten.
     written_identifiers: FxHashMap<String, u64>,
+    /// Profiles whose rows are older than the graph. Rows are rewritten lazily (by the alarm
+    /// [`PROFILE_FLUSH_MS`] after the first change, or before any read): the graph is the truth
+    /// and is rebuilt from the events on a cold start.
+    dirty: FxHashSet<String>,
+    /// Profiles merged away or deleted whose rows are still to be deleted.
+    gone: FxHashSet<String>,
+    /// The `PROFILES_STALE` marker is stored.
+    stale_marked: bool,
+    /// When the alarm rewrites the dirty profiles' rows.
+    flush_at: Option<i64>,
+    /// Rows found in `pending` when the object loaded.
+    queued_at_start: u64,
     /// The store over every profile, kept until the next write.
     full: Option<Rc<Store>>,
     /// Compact forms of the stored events, for segment evaluation.
@@ -302,8 +319,14 @@ struct Loaded {
 /// write failed.
 type Written = std::result::Result<u64, String>;
 
-/// Batches waiting to be written together, with the requests to answer once they are.
-type Group = Vec<(String, oneshot::Sender<Written>)>;
+/// Ingestion requests on their way to the queue.
+#[derive(Default)]
+struct Intake {
+    /// Requests still reading their bodies: the group waits for them.
+    arriving: usize,
+    /// Batches waiting to be written together, with the requests to answer once they are.
+    group: Vec<(String, oneshot::Sender<Written>)>,
+}
 
 /// The Durable Object class bound as `EVENT_STORE` in `wrangler.toml`.
 #[durable_object]
@@ -311,36 +334,32 @@ pub struct EventStore {
     state: State,
     env: Env,
     loaded: Rc<RefCell<Option<Loaded>>>,
-    group: Rc<RefCell<Group>>,
+    intake: Rc<RefCell<Intake>>,
 }
 
-/// Writes the group it was made for exactly once: when its request finishes waiting, or when
-/// that request is cancelled first (then on drop), so that no batch of the group is left waiting.
-struct GroupWriter<'a> {
+/// An ingestion request reading its body. When the last such request is done (its batch in
+/// the group, or failed, or cancelled), the group is written.
+struct Arrival<'a> {
     store: &'a EventStore,
-    done: bool,
 }
 
-impl GroupWriter<'_> {
-    fn write(&mut self) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
-        }
-        let group = std::mem::take(&mut *self.store.group.borrow_mut());
-        let (batches, waiters): (Vec<String>, Vec<_>) = group.into_iter().unzip();
-        let written = self
-            .store
-            .write_pending(batches)
-            .map_err(|e| e.body().to_string());
-        for waiter in waiters {
-            let _ = waiter.send(written.clone());
-        }
+impl<'a> Arrival<'a> {
+    fn new(store: &'a EventStore) -> Self {
+        store.intake.borrow_mut().arriving += 1;
+        Arrival { store }
     }
 }
 
-impl Drop for GroupWriter<'_> {
+impl Drop for Arrival<'_> {
     fn drop(&mut self) {
-        self.write();
+        let last = {
+            let mut intake = self.store.intake.borrow_mut();
+            intake.arriving -= 1;
+            intake.arriving == 0 && !intake.group.is_empty()
+        };
+        if last {
+            self.store.write_group();
+        }
     }
 }
 
@@ -453,10 +472,10 @@ impl Loaded {
 
     /// The earliest instant this object needs its alarm at.
     fn next_alarm(&self) -> Option<i64> {
-        match (self.apply_at, self.reevaluate_at) {
-            (Some(a), Some(r)) => Some(a.min(r)),
-            (a, r) => a.or(r),
-        }
+        [self.apply_at, self.reevaluate_at, self.flush_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn reparse(&mut self) {
@@ -532,7 +551,10 @@ impl EventStore {
         let Some(loaded) = guard.as_mut() else {
             return Ok(());
         };
-        let applied = self.apply_pending(&self.sql(), loaded);
+        let sql = self.sql();
+        let applied = self
+            .apply_pending(&sql, loaded)
+            .and_then(|()| self.flush_profiles(&sql, loaded, usize::MAX).map(drop));
         if applied.is_err() {
             // Memory may be ahead of SQLite now: start again from what is stored (the queue is
             // only emptied by the group's last statement, and applying it twice is harmless).
@@ -697,6 +719,11 @@ impl EventStore {
             parsed: Vec::new(),
             memberships,
             written_identifiers: FxHashMap::default(),
+            dirty: FxHashSet::default(),
+            gone: FxHashSet::default(),
+            stale_marked: false,
+            flush_at: None,
+            queued_at_start: 0,
             full: None,
             compact,
             pending: count(&sql, "SELECT COUNT(*) AS n FROM pending")?,
@@ -705,8 +732,23 @@ impl EventStore {
             alarm_due: false,
         };
         loaded.reparse();
+        loaded.queued_at_start = loaded.pending;
+        // Profile rows the last instance had not rewritten yet (it stopped or crashed first).
+        let stale =
+            sql.exec(
+                "SELECT COUNT(*) AS n FROM meta WHERE key = ?",
+                vec![PROFILES_STALE.into()],
+            )
+            .and_then(|c| c.one::<Counted>())
+            .map_err(sql_err)?
+            .n > 0;
+        loaded.stale_marked = stale;
         // Batches acknowledged before a restart or an eviction.
         self.apply_pending(&sql, &mut loaded)?;
+        if stale {
+            self.rewrite_all_profiles(&sql, &mut loaded)?;
+        }
+        self.flush_profiles(&sql, &mut loaded, usize::MAX)?;
         // Settings changed since the tables were written: profiles may differ everywhere.
         let previous_settings: Option<String> = sql
             .exec("SELECT value FROM meta WHERE key = 'identity'", None)
@@ -737,6 +779,8 @@ impl EventStore {
         sql.exec("DELETE FROM profiles", None).map_err(sql_err)?;
         sql.exec("DELETE FROM identifiers", None).map_err(sql_err)?;
         loaded.written_identifiers.clear();
+        loaded.dirty.clear();
+        loaded.gone.clear();
         let resolution = loaded.graph.resolution();
         for chunk in resolution.profiles.chunks(1000) {
             write_profiles(sql, loaded, chunk)?;
@@ -744,28 +788,42 @@ impl EventStore {
         Ok(())
     }
 
-    /// Queues an acknowledged batch and answers once it is written. Batches arriving within
-    /// [`GROUP_WAIT_MS`] of each other are written by one statement (one row each), so that
-    /// concurrent requests share one commit; the alarm (or the next read) applies them.
-    async fn enqueue(&self, batch: String) -> Reply {
+    /// Queues an acknowledged batch and answers once it is written (the runtime's output gate
+    /// holds the answer until the write is durable). A request alone writes its batch at once;
+    /// requests that overlap are written by one statement, so they share one commit: the last
+    /// one to finish reading its body writes the group, and none waits more than
+    /// [`GROUP_WAIT_MS`] for it.
+    async fn enqueue(&self, batch: String, arrival: Arrival<'_>) -> Reply {
         let (sender, receiver) = oneshot::channel();
-        let first = {
-            let mut group = self.group.borrow_mut();
-            group.push((batch, sender));
-            group.len() == 1
+        self.intake.borrow_mut().group.push((batch, sender));
+        drop(arrival);
+        let delay = worker::Delay::from(Duration::from_millis(GROUP_WAIT_MS));
+        let written = match select(receiver, delay).await {
+            Either::Left((written, _)) => written,
+            Either::Right(((), receiver)) => {
+                self.write_group();
+                receiver.await
+            }
         };
-        if first {
-            let mut writer = GroupWriter {
-                store: self,
-                done: false,
-            };
-            worker::Delay::from(Duration::from_millis(GROUP_WAIT_MS)).await;
-            writer.write();
-        }
-        match receiver.await {
+        match written {
             Ok(Ok(pending)) => json_reply(200, &json!(AppendResult { pending })),
             Ok(Err(message)) => Err(EdgeError::Storage(message)),
             Err(_) => Err(EdgeError::Storage("the batch was not written".into())),
+        }
+    }
+
+    /// Writes the gathered batches and tells their requests.
+    fn write_group(&self) {
+        let group = std::mem::take(&mut self.intake.borrow_mut().group);
+        if group.is_empty() {
+            return;
+        }
+        let (batches, waiters): (Vec<String>, Vec<_>) = group.into_iter().unzip();
+        let written = self
+            .write_pending(batches)
+            .map_err(|e| e.body().to_string());
+        for waiter in waiters {
+            let _ = waiter.send(written.clone());
         }
     }
 
@@ -791,98 +849,129 @@ impl EventStore {
         }
         loaded.pending += n as u64;
         if loaded.apply_at.is_none() {
-            loaded.apply_at = Some(now().0 + APPLY_DELAY_MS);
+            loaded.apply_at = Some(now().0 + loaded.workspace.apply_delay_ms() as i64);
             loaded.alarm_due = true;
         }
         Ok(loaded.pending)
     }
 
-    /// Applies every queued batch as one group: dedup into `events`, identity, profile rows,
-    /// audiences of the touched profiles (membership changes recorded at the apply time). All
-    /// of it runs without an await, so the runtime commits it as one atomic write; the queue
-    /// is emptied by the last statement.
+    /// Applies every queued batch: what a read (or a cold start) needs first.
     fn apply_pending(
         &self,
         sql: &SqlStorage,
         loaded: &mut Loaded,
     ) -> std::result::Result<(), EdgeError> {
         loaded.apply_at = None;
+        while self.apply_slice(sql, loaded, -1)? {}
+        Ok(())
+    }
+
+    /// Applies up to `rows` queued batches (`-1`: all) as one group: dedup into `events`,
+    /// identity, audiences of the touched profiles (membership changes recorded at the apply
+    /// time). All of it runs without an await, so the runtime commits it as one atomic write;
+    /// the group's rows leave the queue by its last statement. Returns whether rows are left.
+    fn apply_slice(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        rows: i64,
+    ) -> std::result::Result<bool, EdgeError> {
         if loaded.pending == 0 {
-            return Ok(());
+            return Ok(false);
         }
         #[derive(Deserialize)]
         struct Row {
             seq: i64,
             batch: String,
         }
-        let rows: Vec<Row> = sql
-            .exec("SELECT seq, batch FROM pending ORDER BY seq", None)
+        let mut taken: Vec<Row> = sql
+            .exec(
+                "SELECT seq, batch FROM pending ORDER BY seq LIMIT ?",
+                vec![SqlStorageValue::Integer(rows)],
+            )
             .and_then(|c| c.to_array())
             .map_err(sql_err)?;
-        let mut stored = Vec::new();
-        let mut last = i64::MIN;
-        for row in rows {
-            last = last.max(row.seq);
-            match serde_json::from_str::<Vec<StoredEvent>>(&row.batch) {
-                Ok(list) => stored.extend(list),
-                // Written by the worker from accepted events, so this does not happen; a row
-                // that somehow does not parse must not block every later one.
-                Err(e) => worker::console_error!("pending batch {} dropped: {e}", row.seq),
+        let Some(last) = taken.iter().map(|r| r.seq).max() else {
+            loaded.pending = 0;
+            return Ok(false);
+        };
+        for row in &mut taken {
+            if row.batch.starts_with('[') {
+                // Queued by an earlier version. Written by the worker from accepted events, so
+                // it parses; one that somehow does not must not block every later row.
+                match serde_json::from_str::<Vec<LegacyQueuedEvent>>(&row.batch) {
+                    Ok(list) => {
+                        let lines: Vec<String> = list.into_iter().map(|e| e.json).collect();
+                        row.batch = lines.join("\n");
+                    }
+                    Err(e) => {
+                        worker::console_error!("pending batch {} dropped: {e}", row.seq);
+                        row.batch.clear();
+                    }
+                }
             }
         }
-        self.append(sql, loaded, stored)?;
+        let texts: Vec<&str> = taken
+            .iter()
+            .flat_map(|r| r.batch.lines())
+            .filter(|l| !l.is_empty())
+            .collect();
+        self.append(sql, loaded, &texts)?;
         sql.exec(
             "DELETE FROM pending WHERE seq <= ?",
             vec![SqlStorageValue::Integer(last)],
         )
         .map_err(sql_err)?;
-        loaded.pending = 0;
-        Ok(())
+        loaded.pending = loaded.pending.saturating_sub(taken.len() as u64);
+        Ok(loaded.pending > 0)
     }
 
-    /// Stores events: identity at ingestion, the new events, profile rows, then audiences of
-    /// the touched profiles.
+    /// Stores events (each a normalized event's JSON): identity at ingestion, the new events,
+    /// then the touched profiles (rows marked for rewriting) and their audiences.
     fn append(
         &self,
         sql: &SqlStorage,
         loaded: &mut Loaded,
-        stored: Vec<StoredEvent>,
+        texts: &[&str],
     ) -> std::result::Result<(), EdgeError> {
-        let mut events = Vec::with_capacity(stored.len());
-        let mut rows = Vec::with_capacity(stored.len());
-        for s in stored {
-            if loaded.deleted.contains(&s.message_id) {
-                continue;
-            }
-            if let Some(e) = parse_stored(&s.json) {
-                events.push(e);
-                rows.push(s);
+        let mut events = Vec::with_capacity(texts.len());
+        let mut kept = Vec::with_capacity(texts.len());
+        for text in texts {
+            if let Some(e) = parse_stored(text) {
+                if !loaded.deleted.contains(e.message_id.as_str()) {
+                    events.push(e);
+                    kept.push(*text);
+                }
             }
         }
         if events.is_empty() {
             return Ok(());
         }
         let (added, changes) = loaded.graph.add_batch_tracked(&events);
-        let mut taken: Vec<(&str, i64, &str, Option<i64>, &str)> = Vec::with_capacity(rows.len());
-        for ((r, e), added) in rows.iter().zip(&events).zip(added) {
+        // Rows as JSON text without re-serializing the events: each is already JSON.
+        let mut rows = Vec::with_capacity(events.len());
+        for ((e, text), added) in events.iter().zip(&kept).zip(added) {
             if added == Added::Duplicate {
                 continue;
             }
             loaded.compact.hold(e);
-            taken.push((
-                r.message_id.as_str(),
-                r.time,
-                r.call.as_str(),
-                r.received_at,
-                r.json.as_str(),
+            let id = serde_json::to_string(e.message_id.as_str())
+                .map_err(|err| EdgeError::Storage(err.to_string()))?;
+            let received = e
+                .received_at
+                .map_or_else(|| "null".to_string(), |t| t.millis().to_string());
+            rows.push(format!(
+                "[{id},{},\"{}\",{received},{text}]",
+                e.time.millis(),
+                e.call.as_str()
             ));
         }
-        exec_rows(sql, APPEND, &taken)?;
+        exec_json_items(sql, APPEND, rows)?;
         // Even for duplicates only: a group applied again after a failure rewrites its profiles.
         self.apply_changes(sql, loaded, &changes, now())
     }
 
-    /// Rewrites the touched profiles' rows and recomputes their memberships.
+    /// Marks the touched profiles' rows for rewriting and recomputes their memberships.
     fn apply_changes(
         &self,
         sql: &SqlStorage,
@@ -891,31 +980,38 @@ impl EventStore {
         at: Timestamp,
     ) -> std::result::Result<(), EdgeError> {
         loaded.full = None;
-        if !changes.removed.is_empty() {
-            let removed = json_arg(&changes.removed);
-            sql.exec(
-                "DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?))",
-                vec![removed.clone()],
-            )
-            .map_err(sql_err)?;
-            sql.exec(
-                "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
-                vec![removed],
-            )
-            .map_err(sql_err)?;
-            for id in &changes.removed {
-                loaded.written_identifiers.remove(id);
+        for id in &changes.removed {
+            loaded.dirty.remove(id);
+            loaded.gone.insert(id.clone());
+        }
+        for id in &changes.current {
+            loaded.gone.remove(id);
+            loaded.dirty.insert(id.clone());
+        }
+        if !loaded.dirty.is_empty() || !loaded.gone.is_empty() {
+            if !loaded.stale_marked {
+                // In the same atomic write as the change: a crash before the rows are rewritten
+                // leaves the marker, and the next cold start rewrites every row.
+                sql.exec(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')",
+                    vec![PROFILES_STALE.into()],
+                )
+                .map_err(sql_err)?;
+                loaded.stale_marked = true;
             }
+            if loaded.flush_at.is_none() {
+                loaded.flush_at = Some(at.0 + PROFILE_FLUSH_MS);
+                loaded.alarm_due = true;
+            }
+        }
+        if loaded.parsed.is_empty() {
+            return Ok(());
         }
         let profiles: Vec<Profile> = changes
             .current
             .iter()
             .filter_map(|id| loaded.graph.profile(id))
             .collect();
-        write_profiles(sql, loaded, &profiles)?;
-        if loaded.parsed.is_empty() {
-            return Ok(());
-        }
         // Conditions are per profile: a store of just these profiles answers for them.
         let store = store_of(sql, &loaded.graph, &mut loaded.compact, &profiles)?;
         let mut decided: Vec<(String, BTreeSet<String>)> = Vec::new();
@@ -944,6 +1040,59 @@ impl EventStore {
         }
         self.schedule_reevaluation(loaded);
         Ok(())
+    }
+
+    /// Rewrites up to `limit` dirty profiles' rows (and deletes the rows of profiles gone);
+    /// clears the stale marker once none is left. Returns whether dirty profiles remain.
+    fn flush_profiles(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        limit: usize,
+    ) -> std::result::Result<bool, EdgeError> {
+        if !loaded.gone.is_empty() {
+            let gone: Vec<String> = loaded.gone.drain().collect();
+            exec_rows(
+                sql,
+                "DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?))",
+                &gone,
+            )?;
+            exec_rows(
+                sql,
+                "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
+                &gone,
+            )?;
+            for id in &gone {
+                loaded.written_identifiers.remove(id);
+            }
+        }
+        let ids: Vec<String> = if limit >= loaded.dirty.len() {
+            loaded.dirty.drain().collect()
+        } else {
+            let ids: Vec<String> = loaded.dirty.iter().take(limit).cloned().collect();
+            for id in &ids {
+                loaded.dirty.remove(id);
+            }
+            ids
+        };
+        let profiles: Vec<Profile> = ids
+            .iter()
+            .filter_map(|id| loaded.graph.profile(id).filter(|p| p.id == *id))
+            .collect();
+        write_profiles(sql, loaded, &profiles)?;
+        if !loaded.dirty.is_empty() {
+            return Ok(true);
+        }
+        loaded.flush_at = None;
+        if loaded.stale_marked {
+            sql.exec(
+                "DELETE FROM meta WHERE key = ?",
+                vec![PROFILES_STALE.into()],
+            )
+            .map_err(sql_err)?;
+            loaded.stale_marked = false;
+        }
+        Ok(false)
     }
 
     /// The store over every profile (cached until the next write), built from the compact
@@ -1067,10 +1216,11 @@ impl EventStore {
             if method != Method::Post {
                 return Err(EdgeError::MethodNotAllowed);
             }
-            self.ensure_loaded(workspace.as_deref())?;
+            let arrival = Arrival::new(self);
             let body = req.bytes().await.map_err(sql_err)?;
+            self.ensure_loaded(workspace.as_deref())?;
             let batch = String::from_utf8(body).map_err(|e| EdgeError::Storage(e.to_string()))?;
-            return self.enqueue(batch).await;
+            return self.enqueue(batch, arrival).await;
         } else {
             self.ensure_current(workspace.as_deref())?;
         }
@@ -1097,7 +1247,10 @@ impl EventStore {
         match (parts.as_slice(), method) {
             (["stats"], Method::Get) => json_reply(
                 200,
-                &json!({"events": count(&sql, "SELECT COUNT(*) AS n FROM events")?}),
+                &json!(Stats {
+                    events: count(&sql, "SELECT COUNT(*) AS n FROM events")?,
+                    queued_at_start: loaded.queued_at_start,
+                }),
             ),
             (["v1", "workspace"], Method::Get) => json_reply(
                 200,
@@ -1245,6 +1398,8 @@ impl EventStore {
         .map_err(sql_err)?;
         let at = now();
         self.apply_changes(sql, loaded, &changes, at)?;
+        // The deleted profile's row goes now, with everything else the request deletes.
+        self.flush_profiles(sql, loaded, usize::MAX)?;
         for (segment_id, current) in loaded.memberships.iter_mut() {
             if current.contains(&deletion.profile_id) {
                 record(
@@ -1484,22 +1639,75 @@ impl EventStore {
             .with_headers(headers))
     }
 
-    /// The alarm: applies queued batches, re-evaluates the saved segments when that is due.
+    /// The alarm: applies queued batches, rewrites changed profiles' rows, re-evaluates the
+    /// saved segments when that is due. Queued batches and profile rows are done in slices with
+    /// a yield between them, so that acknowledgements never wait behind more than one slice.
     async fn alarm_run(&self) -> std::result::Result<(), EdgeError> {
-        self.ensure_current(None)?;
+        self.ensure_loaded(None)?;
+        let sql = self.sql();
+        // Rows queued from here on set the alarm again; this run takes the ones queued so far.
+        let slices = match self.loaded.borrow_mut().as_mut() {
+            Some(loaded) => {
+                loaded.apply_at = None;
+                loaded.pending.div_ceil(APPLY_SLICE_ROWS as u64)
+            }
+            None => return Ok(()),
+        };
+        for slice in 0..slices {
+            if slice > 0 {
+                yield_now().await;
+            }
+            if !self.in_slice(|loaded| self.apply_slice(&sql, loaded, APPLY_SLICE_ROWS))? {
+                break;
+            }
+        }
+        let due = |l: &Loaded| l.flush_at.is_some_and(|f| f <= now().0);
+        if self.loaded.borrow().as_ref().is_some_and(due) {
+            if slices > 0 {
+                yield_now().await;
+            }
+            while self.in_slice(|loaded| self.flush_profiles(&sql, loaded, FLUSH_SLICE))? {
+                yield_now().await;
+            }
+        }
         let mut guard = self.loaded.borrow_mut();
         let Some(loaded) = guard.as_mut() else {
             return Ok(());
         };
         // The alarm that fired is spent: whatever is still due needs it set again.
         loaded.alarm_due = true;
+        if loaded.pending > 0 && loaded.apply_at.is_none() {
+            loaded.apply_at = Some(now().0 + loaded.workspace.apply_delay_ms() as i64);
+        }
         let at = now();
         if loaded.reevaluate_at.is_some_and(|r| r <= at.0) {
             loaded.reevaluate_at = None;
-            self.reevaluate_all(&self.sql(), loaded, at)?;
+            self.reevaluate_all(&sql, loaded, at)?;
         }
         Ok(())
     }
+
+    /// Runs one synchronous slice of the alarm's work on the loaded state (`false` when there
+    /// is none). A failure drops the state, to be rebuilt from SQLite by the next request.
+    fn in_slice(
+        &self,
+        work: impl FnOnce(&mut Loaded) -> std::result::Result<bool, EdgeError>,
+    ) -> std::result::Result<bool, EdgeError> {
+        let mut guard = self.loaded.borrow_mut();
+        let Some(loaded) = guard.as_mut() else {
+            return Ok(false);
+        };
+        let done = work(loaded);
+        if done.is_err() {
+            *guard = None;
+        }
+        done
+    }
+}
+
+/// Lets the requests that arrived meanwhile run (a timer of zero goes through the event loop).
+async fn yield_now() {
+    worker::Delay::from(Duration::ZERO).await;
 }
 
 /// A `Write` whose bytes the export stream takes out chunk by chunk.
@@ -1565,12 +1773,14 @@ fn size_of(loaded: &Loaded, id: &str) -> usize {
     loaded.memberships.get(id).map_or(0, BTreeSet::len)
 }
 
+/// The row of a `SELECT COUNT(*) AS n`.
+#[derive(Deserialize)]
+struct Counted {
+    n: u64,
+}
+
 fn count(sql: &SqlStorage, statement: &str) -> std::result::Result<u64, EdgeError> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: u64,
-    }
-    let c: Count = sql
+    let c: Counted = sql
         .exec(statement, None)
         .and_then(|c| c.one())
         .map_err(sql_err)?;
@@ -1590,9 +1800,22 @@ fn exec_rows<T: Serialize>(
     statement: &str,
     rows: &[T],
 ) -> std::result::Result<(), EdgeError> {
+    let items = rows
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<serde_json::Result<Vec<String>>>()
+        .map_err(|e| EdgeError::Storage(e.to_string()))?;
+    exec_json_items(sql, statement, items)
+}
+
+/// [`exec_rows`] for rows already written as JSON.
+fn exec_json_items(
+    sql: &SqlStorage,
+    statement: &str,
+    items: Vec<String>,
+) -> std::result::Result<(), EdgeError> {
     let mut piece = String::from("[");
-    for row in rows {
-        let item = serde_json::to_string(row).map_err(|e| EdgeError::Storage(e.to_string()))?;
+    for item in items {
         if piece.len() > 1 && piece.len() + item.len() + 2 > MAX_ARG_BYTES {
             piece.push(']');
             sql.exec(statement, vec![std::mem::take(&mut piece).into()])
@@ -1937,7 +2160,7 @@ impl DurableObject for EventStore {
             state,
             env,
             loaded: Rc::new(RefCell::new(None)),
-            group: Rc::new(RefCell::new(Vec::new())),
+            intake: Rc::new(RefCell::new(Intake::default())),
         }
     }
 
