@@ -473,16 +473,7 @@ impl PropertyEncoder {
                 self.path.push('.');
             }
             self.path.push_str(key);
-            let id = match self.index.get(self.path.as_str()) {
-                Some(&id) => id,
-                None => {
-                    let id = self.paths.len() as u32;
-                    let boxed: Box<str> = self.path.as_str().into();
-                    self.paths.push(boxed.clone());
-                    self.index.insert(boxed, id);
-                    id
-                }
-            };
+            let id = intern(&mut self.paths, &mut self.index, &self.path);
             put_varint(out, u64::from(id));
             match value {
                 Value::Array(items) => {
@@ -503,19 +494,10 @@ impl PropertyEncoder {
 
     /// Appends one value at dot path `path`, as [`PropertyEncoder::encode`] writes it, without
     /// recursing: for loaders that walk properties in their own JSON text. They must visit
-    /// what `encode` visits in its order: an object's keys in byte order, keys holding a `.`
-    /// and `null` values left out, an object's members right after the object itself.
+    /// what `encode` visits in its order: an object's keys in byte order, empty keys, keys
+    /// holding a `.` and `null` values left out, an object's members right after the object.
     pub fn encode_value(&mut self, path: &str, value: FlatProperty<'_>, out: &mut Vec<u8>) {
-        let id = match self.index.get(path) {
-            Some(&id) => id,
-            None => {
-                let id = self.paths.len() as u32;
-                let boxed: Box<str> = path.into();
-                self.paths.push(boxed.clone());
-                self.index.insert(boxed, id);
-                id
-            }
-        };
+        let id = intern(&mut self.paths, &mut self.index, path);
         put_varint(out, u64::from(id));
         match value {
             FlatProperty::Array(items) => {
@@ -542,6 +524,18 @@ fn flat_scalar(out: &mut Vec<u8>, v: &Value) {
         Value::Bool(b) => flat_property(out, &FlatProperty::Bool(*b)),
         _ => out.push(FLAT_OBJECT),
     }
+}
+
+/// The id of `path`, numbered in order of first appearance.
+fn intern(paths: &mut Vec<Box<str>>, index: &mut FxHashMap<Box<str>, u32>, path: &str) -> u32 {
+    if let Some(&id) = index.get(path) {
+        return id;
+    }
+    let id = paths.len() as u32;
+    let boxed: Box<str> = path.into();
+    paths.push(boxed.clone());
+    index.insert(boxed, id);
+    id
 }
 
 /// One property value for [`PropertyEncoder::encode_value`]: what a JSON value is to the
