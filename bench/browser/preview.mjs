@@ -10,7 +10,7 @@
 // Environment: TESSERA_BIN (a built `tessera`; default `cargo run --release --bin tessera --`).
 import { readFileSync } from 'node:fs';
 
-import { arg, launch, median, p95, serve, snapshotFile } from './support.mjs';
+import { arg, launch, median, p95, serve, signedIn, snapshotFile } from './support.mjs';
 
 const EVENTS = arg('events', 1_000_000);
 const ROUNDS = arg('rounds', 15);
@@ -32,14 +32,7 @@ const server = await serve(snapshot, EVENTS);
 const url = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.fill('#key', 'sk_bench');
-  await page.click('#login-submit');
-  await page.waitForSelector('#app:not([hidden])', { timeout: 300_000 });
-  const t = await page.evaluate(() => window.tesseraBuilder.timings);
+  const { page, errors, timings: t } = await signedIn(browser, url);
   console.log(`tessera gen --events ${EVENTS}: ${await page.textContent('#snapshot-info')}`);
   console.log(`snapshot ${(snapshot.length / 1e6).toFixed(1)} MB: download ${t.downloadMs.toFixed(0)} ms, `
     + `load into the worker's engine (with the schema read) ${t.loadMs.toFixed(0)} ms`);

@@ -13,7 +13,7 @@
 // Environment: TESSERA_BIN (a built `tessera`; default `cargo run --release --bin tessera --`).
 import { readFileSync } from 'node:fs';
 
-import { arg, launch, median, serve, snapshotFile } from './support.mjs';
+import { arg, launch, median, serve, signedIn, snapshotFile } from './support.mjs';
 
 const EVENTS = arg('events', 1_000_000);
 const ROUNDS = arg('rounds', 3);
@@ -25,14 +25,7 @@ const server = await serve(snapshot, EVENTS);
 const url = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.fill('#key', 'sk_bench');
-  await page.click('#login-submit');
-  await page.waitForSelector('#app:not([hidden])', { timeout: 300_000 });
-  const t = await page.evaluate(() => window.tesseraBuilder.timings);
+  const { page, errors, timings: t } = await signedIn(browser, url);
   console.log(`tessera gen --events ${EVENTS} --planted: ${await page.textContent('#snapshot-info')}`);
   console.log(`snapshot ${(snapshot.length / 1e6).toFixed(1)} MB: download ${t.downloadMs.toFixed(0)} ms, load ${t.loadMs.toFixed(0)} ms`);
   await page.click('#as-of-latest');

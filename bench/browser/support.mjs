@@ -62,3 +62,17 @@ export function serve(snapshot, events) {
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
+
+/** A page of the builder at `url`, signed in, with its snapshot loaded; page errors collect in
+ * `errors` and the builder's load timings come back as `timings`. */
+export async function signedIn(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.fill('#key', 'sk_bench');
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])', { timeout: 300_000 });
+  const timings = await page.evaluate(() => window.tesseraBuilder.timings);
+  return { page, errors, timings };
+}

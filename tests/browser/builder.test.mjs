@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { startEdge, ROOT } from '../edge/harness.mjs';
-import { ARTIFACTS, DEMO_WORKSPACES, launch, stableText } from './support.mjs';
+import { ARTIFACTS, DEMO_WORKSPACES, launch, openSignedIn, stableText } from './support.mjs';
 
 const WORKSPACES = DEMO_WORKSPACES;
 const NOW = '2026-06-01T00:00:00Z';
@@ -205,12 +205,7 @@ async function corpus() {
 
 test('the rules view has a form for every definition of the corpus; errors show code and path', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(`${edge.url}/`);
-  await page.evaluate((key) => sessionStorage.setItem('tessera.secretKey', key), WORKSPACES[0].secret_key);
-  await page.reload();
-  await page.waitForSelector('#app:not([hidden])', { timeout: 30_000 });
+  const problems = await openSignedIn(page, `${edge.url}/`, WORKSPACES[0].secret_key);
   await page.click('#tab-json');
 
   const cases = await corpus();

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { startEdge } from '../edge/harness.mjs';
-import { ARTIFACTS, DEMO_WORKSPACES, launch, stableText } from './support.mjs';
+import { ARTIFACTS, DEMO_WORKSPACES, launch, openSignedIn, stableText } from './support.mjs';
 
 const WORKSPACES = DEMO_WORKSPACES;
 const NOW = '2026-06-01T00:00:00Z';
@@ -89,12 +89,7 @@ async function edgeCount(doc) {
 test('a marketer asks for audiences, opens one, and the preview counts what was suggested', async () => {
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, colorScheme: 'light' });
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(`${edge.url}/`);
-  await page.evaluate((key) => sessionStorage.setItem('tessera.secretKey', key), WORKSPACES[0].secret_key);
-  await page.reload();
-  await page.waitForSelector('#app:not([hidden])', { timeout: 30_000 });
+  const problems = await openSignedIn(page, `${edge.url}/`, WORKSPACES[0].secret_key);
   await page.fill('#as-of', NOW.slice(0, 19));
 
   // The goal picker lists the data's track events and categorical traits; the help is linked.
@@ -166,12 +161,7 @@ test('a marketer asks for audiences, opens one, and the preview counts what was 
 
 test('the panel says when nobody reached the goal and shows engine errors with code and path', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(`${edge.url}/`);
-  await page.evaluate((key) => sessionStorage.setItem('tessera.secretKey', key), WORKSPACES[0].secret_key);
-  await page.reload();
-  await page.waitForSelector('#app:not([hidden])', { timeout: 30_000 });
+  const problems = await openSignedIn(page, `${edge.url}/`, WORKSPACES[0].secret_key);
 
   // Before any event: nobody reached the goal, so nothing is suggested, and the page says why.
   await page.fill('#as-of', '2020-01-01T00:00:00');

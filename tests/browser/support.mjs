@@ -29,3 +29,15 @@ export async function stableText(page, selector) {
   }
   return last;
 }
+
+/** Opens the builder at `url` already signed in with `key` (as a returning session would be) and
+ * waits for its snapshot; page errors collect in the returned `problems`. */
+export async function openSignedIn(page, url, key) {
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(url);
+  await page.evaluate((k) => sessionStorage.setItem('tessera.secretKey', k), key);
+  await page.reload();
+  await page.waitForSelector('#app:not([hidden])', { timeout: 30_000 });
+  return problems;
+}
