@@ -2,7 +2,8 @@
 //!
 //! Layout: the magic `TSNAP\r\n\x1a`, a little-endian `u32` format version, a `u64` payload
 //! length, the payload, and the CRC-32 of the payload. The payload is varints and byte strings;
-//! times are delta-encoded. Loading checks every length, index and ordering the evaluator relies
+//! times are delta-encoded; posting lists are rows in the store's time order (format 2; format 1
+//! stored them in row order with their times). Loading checks every length, index and ordering the evaluator relies
 //! on, so a damaged or hostile snapshot is an error and never a panic.
 
 use std::fmt;
@@ -15,7 +16,7 @@ use crate::event::CallType;
 
 const MAGIC: &[u8; 8] = b"TSNAP\r\n\x1a";
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Why a snapshot could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,11 +235,10 @@ impl Store {
                 None => w.varint(0),
             }
             w.varint(k.rows.len() as u64);
-            let (mut next, mut time) = (0u32, 0i64);
-            for (row, t) in k.by_row() {
-                w.varint(u64::from(row - next));
-                w.varint(zigzag(t.wrapping_sub(time)));
-                (next, time) = (row + 1, t);
+            let mut previous = 0i64;
+            for &row in &k.rows {
+                w.varint(zigzag(i64::from(row) - previous));
+                previous = i64::from(row);
             }
         }
         w.columns(&self.properties);
@@ -356,19 +356,23 @@ impl Store {
                 rows: Vec::with_capacity(count),
                 times: Vec::with_capacity(count),
             };
-            let (mut next, mut time) = (0u64, 0i64);
+            // Rows in time order (then row order), each a delta from the previous one; the
+            // times come from the time column, so the evaluator's order needs no sort here.
+            let mut previous: Option<(i64, u32)> = None;
+            let mut row = 0i64;
             for _ in 0..count {
-                let row = next.saturating_add(r.varint()?);
-                time = time.wrapping_add(unzigzag(r.varint()?));
-                // Every posting must point inside the events and carry that event's time.
-                if times.get(row as usize) != Some(&time) {
-                    return corrupt("posting row or time");
+                row = row.wrapping_add(unzigzag(r.varint()?));
+                let Some(&time) = usize::try_from(row).ok().and_then(|i| times.get(i)) else {
+                    return corrupt("posting row");
+                };
+                let posting = (time, row as u32);
+                if previous.is_some_and(|p| p >= posting) {
+                    return corrupt("postings out of time order");
                 }
-                kind.rows.push(row as u32);
+                previous = Some(posting);
+                kind.rows.push(posting.1);
                 kind.times.push(time);
-                next = row + 1;
             }
-            kind.sort_by_time();
             kinds.push(kind);
         }
         let properties = r.columns(n)?;

@@ -674,18 +674,6 @@ impl Kind {
         }
     }
 
-    /// The postings in row order, as `(row, time)`: the order snapshots store them in.
-    pub(crate) fn by_row(&self) -> Vec<(u32, i64)> {
-        let mut pairs: Vec<(u32, i64)> = self
-            .rows
-            .iter()
-            .copied()
-            .zip(self.times.iter().copied())
-            .collect();
-        pairs.sort_unstable();
-        pairs
-    }
-
     /// The postings with a time in `[low, high)`.
     pub(crate) fn window(&self, low: i64, high: i64) -> (&[u32], &[i64]) {
         let start = self.times.partition_point(|&t| t < low);
