@@ -29,8 +29,8 @@ use std::io::{self, BufRead};
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::event::{CallType, Event, Object};
-use crate::identity::{IdentitySettings, PreparedEvents, Resolution};
-use crate::ingest::{self, trim_json_space, Rejection, Source};
+use crate::identity::{IdentityParts, IdentitySettings, PreparedEvents, Resolution};
+use crate::ingest::{self, trim_json_space, Checked, Rejection, Source};
 use crate::segment::{EncodedEvent, PropertyEncoder, Store, StoreBuilder};
 use crate::time::Timestamp;
 
@@ -296,8 +296,8 @@ impl Loader {
         if text.is_empty() {
             return;
         }
-        match ingest::parse_message_split(text, self.line, self.source) {
-            Ok((event, properties)) => self.push(event, properties),
+        match ingest::parse_message_checked(text, self.line, self.source) {
+            Ok((message, properties)) => self.push(message, properties),
             Err(rejection) => self.rejected.push(rejection),
         }
     }
@@ -305,12 +305,12 @@ impl Loader {
     /// Adds one accepted event (the dedup rule applies: the earliest time per `messageId` is
     /// kept, ties keep the first).
     pub fn push_event(&mut self, event: &Event) {
-        self.push(event.clone(), None);
+        self.push(Checked::from_event(event.clone()), None);
     }
 
-    /// [`Loader::push_event`] taking the event, with its `properties` given as checked text
-    /// (then the event's own are empty) or not (`None`).
-    fn push(&mut self, event: Event, properties: Option<&str>) {
+    /// [`Loader::push_event`] taking the checked message, with its `properties` given as
+    /// checked text (then the message's own are empty) or not (`None`).
+    fn push(&mut self, event: Checked<'_>, properties: Option<&str>) {
         self.accepted += 1;
         let hash = hash_id(&event.message_id);
         let found = self.index.find(&self.records, &event.message_id, hash);
@@ -330,8 +330,15 @@ impl Loader {
         }
     }
 
-    fn store_record(&mut self, mut event: Event, properties: Option<&str>) -> u32 {
-        let e = self.prepared.push(&event);
+    fn store_record(&mut self, mut event: Checked<'_>, properties: Option<&str>) -> u32 {
+        let e = self.prepared.push_parts(&IdentityParts {
+            call: event.call,
+            user_id: event.user_id.as_deref(),
+            anonymous_id: event.anonymous_id.as_deref(),
+            previous_id: event.previous_id.as_deref(),
+            traits: &event.traits,
+            context: &event.context,
+        });
         let r = &mut self.records;
         r.message_ids.push_str(&event.message_id);
         r.message_id_ends.push(r.message_ids.len() as u64);
@@ -565,9 +572,9 @@ pub fn load<R: BufRead>(
     Ok(loader.finish())
 }
 
-/// The event's profile-trait updates, pre-merged as [`Event::profile_traits`] lists them
+/// The message's profile-trait updates, pre-merged as [`Event::profile_traits`] lists them
 /// (`context.traits`, then an identify call's own `traits`, which win per key), moved out.
-fn take_profile_traits(event: &mut Event) -> Object {
+fn take_profile_traits(event: &mut Checked<'_>) -> Object {
     let mut traits = match event.context.remove("traits") {
         Some(serde_json::Value::Object(o)) => o,
         _ => Object::new(),
