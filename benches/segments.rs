@@ -335,6 +335,7 @@ fn bench(c: &mut Criterion) {
         let started = Instant::now();
         let store = build(events);
         report(&store, started.elapsed());
+        on_cpu(&store);
         bench_store(c, &format!("segments_{events}"), &store);
     }
 }

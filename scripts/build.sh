@@ -15,8 +15,9 @@ WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-s
 
 build_wasm() {
   note "build wasm package (pkg/)"
-  cargo build --release --target wasm32-unknown-unknown -p tessera-wasm
-  local wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tessera_wasm.wasm"
+  # The `wasm` profile (Cargo.toml) optimizes for size: this is what browsers download.
+  cargo build --profile wasm --target wasm32-unknown-unknown -p tessera-wasm
+  local wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/tessera_wasm.wasm"
   # wasm-opt is the slow part: skip everything below when cargo's output has not changed.
   local stamp
   stamp="$(sha256sum "$wasm" | cut -d' ' -f1) $(wasm-bindgen --version)"

@@ -50,24 +50,11 @@ function helpDocs(): Plugin {
   };
 }
 
-/** The package says `"sideEffects": false`, but its entry initializes the wasm on import (top-level
- * await): a bundler that trusts the flag drops that, so keep every module of the package. */
-function engineSideEffects(): Plugin {
-  const dir = resolve(root, 'packages/engine');
-  return {
-    name: 'tessera-engine-side-effects',
-    enforce: 'pre',
-    transform(code, id) {
-      return id.startsWith(dir) ? { code, moduleSideEffects: true, map: null } : null;
-    },
-  };
-}
-
 export default defineConfig({
   root: here,
   base: './',
   resolve: { alias: { '@tessera/engine': engine } },
-  worker: { format: 'es', plugins: () => [engineSideEffects()] },
+  worker: { format: 'es' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -78,5 +65,5 @@ export default defineConfig({
     },
   },
   server: { fs: { allow: [root] } },
-  plugins: [engineSideEffects(), helpDocs()],
+  plugins: [helpDocs()],
 });

@@ -8,24 +8,14 @@
 // each of the six reference segments of benches/segments.rs: pasted into the JSON view, the
 // engine's time in the Web Worker and the round trip from the edit to the count on screen.
 // Environment: TESSERA_BIN (a built `tessera`; default `cargo run --release --bin tessera --`).
-import { createServer } from 'node:http';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
 
-import { ROOT } from '../../tests/edge/harness.mjs';
+import { arg, launch, median, p95, serve, snapshotFile } from './support.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const EVENTS = arg('events', 1_000_000);
 const ROUNDS = arg('rounds', 15);
 const NOW = '2026-06-01T00:00:00Z';
 const TARGET_MS = 16;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 // The six reference segments of benches/segments.rs.
 const SEGMENTS = {
@@ -37,54 +27,10 @@ const SEGMENTS = {
   S6: { last_seen: { before: '60d' } },
 };
 
-function tessera(args) {
-  const bin = process.env.TESSERA_BIN;
-  const [cmd, full] = bin ? [bin, args] : ['cargo', ['run', '--release', '--quiet', '--locked', '--bin', 'tessera', '--', ...args]];
-  const r = spawnSync(cmd, full, { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`tessera ${args.join(' ')} failed`);
-}
-
-function snapshotFile() {
-  const dir = join(ROOT, 'test-artifacts', 'bench');
-  mkdirSync(dir, { recursive: true });
-  const snap = join(dir, `events_${EVENTS}.tsnap`);
-  if (!existsSync(snap)) {
-    const ndjson = join(dir, `events_${EVENTS}.ndjson`);
-    if (!existsSync(ndjson)) tessera(['gen', '--events', String(EVENTS), '--seed', '1', '-o', ndjson]);
-    tessera(['snapshot', ndjson, '-o', snap]);
-  }
-  return snap;
-}
-
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
-
-function serve(snapshot) {
-  const dist = join(ROOT, 'www', 'dist');
-  if (!existsSync(join(dist, 'index.html'))) throw new Error('www/dist is missing: run scripts/build.sh www first');
-  const server = createServer((req, res) => {
-    const path = new URL(req.url, 'http://bench').pathname;
-    const json = (body) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(body)); };
-    if (path === '/v1/workspace') return json({ id: 'bench', profiles: 0, events: EVENTS, segments: 0 });
-    if (path === '/v1/segments') return json({ segments: [] });
-    if (path === '/v1/snapshot') {
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': snapshot.length });
-      return res.end(snapshot);
-    }
-    const file = normalize(join(dist, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(dist) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404); return res.end(); }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
-
-const snapshot = readFileSync(snapshotFile());
-const server = await serve(snapshot);
+const snapshot = readFileSync(snapshotFile('events', EVENTS));
+const server = await serve(snapshot, EVENTS);
 const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS });
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const errors = [];

@@ -2,6 +2,7 @@
 // next to the native CLI on the same data.
 //
 //   node bench/node/segments.mjs [--events 1000000] [--via-cli] [--tessera target/release/tessera]
+//   node bench/node/segments.mjs --snapshot FILE.tsnap   (an existing `tessera snapshot`)
 //
 // Data: `tessera gen --events N` (NDJSON) → `engine.ingest` (timed) → `engine.snapshot()`.
 // Then each segment is evaluated 7 times in Node (median) and 5 times natively with
@@ -37,18 +38,21 @@ const SEGMENTS = {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 const ndjson = join(work, 'events.ndjson');
-execFileSync(tessera, ['gen', '--events', String(events), '--start', '2026-03-03T00:00:00Z', '-o', ndjson]);
+const given = arg('snapshot', null);
+if (!given) execFileSync(tessera, ['gen', '--events', String(events), '--start', '2026-03-03T00:00:00Z', '-o', ndjson]);
 
 const { Engine, dir } = await load();
 const wasm = readFileSync(join(dir, 'node_modules', '@tessera', 'engine', 'wasm', 'tessera_wasm_bg.wasm'));
 
-const snapFile = join(work, 'events.tsnap');
+const snapFile = given ?? join(work, 'events.tsnap');
 // wasm32 has 4 GB of memory: past a few million events the engine cannot hold them while it
 // ingests, so the snapshot is built by the native streaming pipeline (`tessera snapshot`) and
 // Node loads it, which is how the builder and integrators get a big workspace anyway.
 const viaCli = process.argv.includes('--via-cli') || events > 2_000_000;
 let summary;
-if (viaCli) {
+if (given) {
+  summary = `snapshot ${given}`;
+} else if (viaCli) {
   const t0 = performance.now();
   execFileSync(tessera, ['snapshot', ndjson, '-o', snapFile], { stdio: ['ignore', 'ignore', 'inherit'] });
   summary = `snapshot built natively by \`tessera snapshot\` in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -81,7 +85,7 @@ const loadStart = performance.now();
 const loaded = Engine.fromSnapshot(readFileSync(snapFile));
 const loadMs = performance.now() - loadStart;
 
-console.log(`${events.toLocaleString('en')} generated lines, ${loaded.profileCount.toLocaleString('en')} profiles; ${summary}`);
+console.log(`${given ? 'given snapshot' : `${events.toLocaleString('en')} generated lines`}, ${loaded.profileCount.toLocaleString('en')} profiles; ${summary}`);
 console.log(`snapshot ${(statSync(snapFile).size / 1e6).toFixed(1)} MB loaded by Engine.fromSnapshot in ${loadMs.toFixed(0)} ms`);
 console.log(`wasm ${(wasm.length / 1024).toFixed(0)} KB, gzipped ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(0)} KB\n`);
 console.log('| segment | members | wasm evaluation ms | native ms | ratio | evaluate() with member ids ms |');

@@ -449,27 +449,14 @@ impl Run<'_> {
         let mut rows = self.matching_rows(&c.matcher, low, high);
         if let Some(seq) = &c.sequence {
             let steps = self.matching_rows(&seq.step, i64::MIN, now.saturating_add(1));
-            // The outer events with their times, from the posting lists (not the time column).
-            let mut outer: Vec<(u32, i64)> = Vec::new();
-            for kind in self.kinds(&c.matcher) {
-                let (kind_rows, kind_times) = kind.window(low, high);
-                outer.extend(
-                    kind_rows
-                        .iter()
-                        .zip(kind_times)
-                        .filter(|(&r, _)| rows.get(r as usize))
-                        .map(|(&r, &t)| (r, t)),
-                );
-            }
-            // Postings are in time order; the walk below goes through profiles in row order.
-            outer.sort_unstable();
             let mut walk = ProfileWalk {
                 offsets: &store.profile_offsets,
                 p: 0,
             };
             let mut kept = Bitset::zeros(times.len());
-            for (r, t) in outer {
-                let r = r as usize;
+            // The outer events in row order, as the walk through profiles needs them.
+            for r in rows.iter() {
+                let t = times[r];
                 let (_, end) = store.rows(walk.profile_of(r));
                 let deadline = t.saturating_add(seq.within);
                 let limit = deadline.min(now);

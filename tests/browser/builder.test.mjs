@@ -6,17 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
 import { startEdge, ROOT } from '../edge/harness.mjs';
+import { ARTIFACTS, DEMO_WORKSPACES, launch, stableText } from './support.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
-// The builder's usage analytics use the demo write key (www/public/config.json).
-const WORKSPACES = [{ id: 'demo', write_keys: ['wk_demo_local'], secret_key: 'sk_demo_local' }];
+const WORKSPACES = DEMO_WORKSPACES;
 const NOW = '2026-06-01T00:00:00Z';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const DAY = 86_400_000;
 
 /** 40 shoppers: every third on plan pro, buyers with 0–3 orders in the last month, emails for most. */
@@ -48,7 +43,7 @@ before(async () => {
   edge = await startEdge({ workspaces: WORKSPACES });
   const res = await edge.post('/v1/batch', { batch: shoppers() });
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();
@@ -60,18 +55,6 @@ async function getJson(path) {
   const res = await fetch(`${edge.url}${path}`, { headers: secret });
   return { status: res.status, body: await res.json() };
 }
-async function stableText(page, selector) {
-  // The preview updates on every edit; wait until it has settled on one value.
-  let last = null;
-  for (let i = 0; i < 50; i++) {
-    const now = await page.textContent(selector);
-    if (now === last && now !== '—') return now;
-    last = now;
-    await page.waitForTimeout(120);
-  }
-  return last;
-}
-
 test('a marketer builds, previews, saves, exports a segment; dark mode', async () => {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
   const page = await context.newPage();

@@ -8,15 +8,11 @@ import { createHmac } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { startEdge, ROOT } from '../edge/harness.mjs';
+import { startEdge } from '../edge/harness.mjs';
+import { ARTIFACTS, DEMO_WORKSPACES, launch } from './support.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
-const WORKSPACES = [{ id: 'demo', write_keys: ['wk_demo_local'], secret_key: 'sk_demo_local' }];
-const ARTIFACTS = join(ROOT, 'test-artifacts');
+const WORKSPACES = DEMO_WORKSPACES;
 const SECRET = 'whsec_browser_test_secret';
 const MEMBERS = 7;
 
@@ -50,7 +46,7 @@ before(async () => {
   }));
   const res = await edge.post('/v1/batch', { batch });
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();

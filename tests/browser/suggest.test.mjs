@@ -8,16 +8,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { startEdge, ROOT } from '../edge/harness.mjs';
+import { startEdge } from '../edge/harness.mjs';
+import { ARTIFACTS, DEMO_WORKSPACES, launch, stableText } from './support.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
-const WORKSPACES = [{ id: 'demo', write_keys: ['wk_demo_local'], secret_key: 'sk_demo_local' }];
+const WORKSPACES = DEMO_WORKSPACES;
 const NOW = '2026-06-01T00:00:00Z';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const DAY = 86_400_000;
 const PROFILES = 600;
 
@@ -70,7 +66,7 @@ before(async () => {
     const res = await edge.post('/v1/batch', { batch: messages.slice(i, i + 400) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();
@@ -79,18 +75,6 @@ after(async () => {
 
 const secret = { Authorization: `Bearer ${WORKSPACES[0].secret_key}` };
 const number = (text) => Number(String(text).replace(/[^0-9]/g, ''));
-
-async function stableText(page, selector) {
-  // The preview updates on every edit; wait until it has settled on one value.
-  let last = null;
-  for (let i = 0; i < 50; i++) {
-    const now = await page.textContent(selector);
-    if (now === last && now !== '—') return now;
-    last = now;
-    await page.waitForTimeout(120);
-  }
-  return last;
-}
 
 async function edgeCount(doc) {
   const res = await fetch(`${edge.url}/v1/segments/preview`, {

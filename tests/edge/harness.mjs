@@ -128,6 +128,8 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo } =
     restart,
     kill,
     stop,
+    /** The process group of wrangler and its workerd (for CPU accounting). */
+    processGroup: () => wrangler.pid,
   };
 }
 
@@ -203,7 +205,7 @@ async function launch({ port, state, workspaces, url }) {
     }
     await sleep(200);
   }
-  return { stop, kill, output: () => output };
+  return { stop, kill, output: () => output, pid: child.pid };
 }
 
 /** `{status, headers, body}` of a fetch response, the body parsed as JSON when it is. */

@@ -166,7 +166,7 @@ pub fn handles(req: &Request) -> bool {
 /// Answers a destinations route inside the workspace's object.
 pub async fn route(store: &EventStore, mut req: Request) -> Reply {
     let workspace = req.headers().get(WORKSPACE_HEADER).ok().flatten();
-    store.ensure_loaded(workspace.as_deref())?;
+    store.ensure_current(workspace.as_deref())?;
     let workspace = workspace.unwrap_or_default();
     let sql = store.sql();
     ensure_schema(&sql)?;

@@ -13,10 +13,9 @@ pub mod workspace;
 
 use answer::EdgeError;
 use serde_json::{json, Value};
-use store::{AppendResult, Stats, StoredEvent, APPEND_URL, STATS_URL, WORKSPACE_HEADER};
+use store::{Stats, APPEND_URL, STATS_URL, WORKSPACE_HEADER};
 use tessera::ingest::{self, RequestError, Route, Source};
 use tessera::Timestamp;
-use wasm_bindgen::JsValue;
 use worker::{event, Context, Date, Env, Headers, Method, Request, RequestInit, Response, Stub};
 use workspace::{bearer_token, write_key_from_basic, Registry, Workspace};
 
@@ -139,19 +138,16 @@ async fn ingest(mut req: Request, env: &Env, route: Route) -> Result<Response, E
     }
 
     if !outcome.accepted.is_empty() {
-        let events: Vec<StoredEvent> = outcome
-            .accepted
-            .iter()
-            .map(|e| StoredEvent {
-                message_id: e.message_id.clone(),
-                time: e.time.millis(),
-                call: e.call.as_str().to_owned(),
-                received_at: e.received_at.map(Timestamp::millis),
-                json: e.to_json().to_string(),
-            })
-            .collect();
-        let _: AppendResult =
-            call_store(env, workspace, Method::Post, APPEND_URL, Some(&events)).await?;
+        // The queued row's format (store.rs): one normalized event per line, no wrapper to
+        // escape and unescape again.
+        let mut batch = Vec::with_capacity(decoded.len() + decoded.len() / 4);
+        for event in &outcome.accepted {
+            serde_json::to_writer(&mut batch, &event.to_json()).map_err(|e| {
+                EdgeError::Storage(format!("an accepted event did not serialize: {e}"))
+            })?;
+            batch.push(b'\n');
+        }
+        append(env, workspace, batch).await?;
     }
 
     let answer = match route {
@@ -234,21 +230,50 @@ fn stub(env: &Env, workspace: &Workspace) -> Result<Stub, EdgeError> {
 /// `GET /v1/admin/stats`: what the secret key's workspace holds.
 async fn stats(req: &Request, env: &Env) -> Result<Response, EdgeError> {
     let workspace = &secret_workspace(req, env)?;
-    let stats: Stats = call_store::<(), _>(env, workspace, Method::Get, STATS_URL, None).await?;
+    let stats: Stats = call_store(env, workspace, Method::Get, STATS_URL).await?;
     json_response(
         200,
-        &json!({"workspace": workspace.id, "events": stats.events}),
+        &json!({
+            "workspace": workspace.id,
+            "events": stats.events,
+            "queued_at_start": stats.queued_at_start,
+        }),
     )
     .map_err(internal)
 }
 
+/// Hands accepted events (one JSON per line) to the workspace's object; returns once they are
+/// durably queued there.
+async fn append(env: &Env, workspace: &Workspace, batch: Vec<u8>) -> Result<(), EdgeError> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post);
+    let headers = Headers::new();
+    headers
+        .set(WORKSPACE_HEADER, &workspace.id)
+        .map_err(internal)?;
+    init.with_headers(headers);
+    init.with_body(Some(js_sys::Uint8Array::from(batch.as_slice()).into()));
+    let request = Request::new_with_init(APPEND_URL, &init).map_err(storage)?;
+    let mut response = stub(env, workspace)?
+        .fetch_with_request(request)
+        .await
+        .map_err(storage)?;
+    if response.status_code() != 200 {
+        let text = response.text().await.unwrap_or_default();
+        return Err(EdgeError::Storage(format!(
+            "status {}: {text}",
+            response.status_code()
+        )));
+    }
+    Ok(())
+}
+
 /// Sends one request to the workspace's Durable Object and reads its JSON answer.
-async fn call_store<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+async fn call_store<T: serde::de::DeserializeOwned>(
     env: &Env,
     workspace: &Workspace,
     method: Method,
     url: &str,
-    body: Option<&B>,
 ) -> Result<T, EdgeError> {
     let stub = stub(env, workspace)?;
     let mut init = RequestInit::new();
@@ -258,10 +283,6 @@ async fn call_store<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         .set(WORKSPACE_HEADER, &workspace.id)
         .map_err(internal)?;
     init.with_headers(headers);
-    if let Some(body) = body {
-        let text = serde_json::to_string(body).map_err(|e| EdgeError::Storage(e.to_string()))?;
-        init.with_body(Some(JsValue::from_str(&text)));
-    }
     let request = Request::new_with_init(url, &init).map_err(storage)?;
     let mut response = stub.fetch_with_request(request).await.map_err(storage)?;
     if response.status_code() != 200 {

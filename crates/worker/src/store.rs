@@ -5,13 +5,23 @@
 //! deduplication exact and lets identity be resolved at ingestion: the incremental
 //! [`IdentityGraph`] lives in memory and is rebuilt on a cold start from the three things that
 //! determine it (the stored events, the workspace's identity settings, the suppressed
-//! identifiers). Every batch then updates the SQL tables of the profiles it touched, so reads are
-//! SQL lookups. See `docs/api.md` for the routes the worker forwards here.
+//! identifiers).
+//!
+//! Ingestion is split in two so that the acknowledgement costs one durable write: an accepted
+//! batch is stored as one row of the `pending` table and answered; a short alarm then applies
+//! every queued batch at once (dedup into `events`, the graph, the profile tables, audience
+//! memberships). Every read applies what is still queued first, so a read sees every event
+//! acknowledged before it. See `docs/scaling.md` for the design and `docs/api.md` for the routes
+//! the worker forwards here.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::rc::Rc;
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
@@ -20,8 +30,10 @@ use std::hash::{Hash, Hasher};
 use tessera::activation::csv::{ColumnSpec, CsvExport, CONTENT_TYPE};
 use tessera::identity::{Added, Identifier, IdentityGraph, Profile, ProfileChanges, Suppression};
 use tessera::ingest::{self, Source};
-use tessera::segment::{SavedSegments, Segment, Store, StoreBuilder};
-use tessera::{Event, Timestamp};
+use tessera::segment::{
+    EncodedEvent, PropertyEncoder, SavedSegments, Segment, Store, StoreBuilder,
+};
+use tessera::{CallType, Event, Timestamp};
 use worker::{
     durable_object, Date, DurableObject, Env, Headers, Method, Request, Response, Result,
     SqlStorage, SqlStorageValue, State,
@@ -40,26 +52,18 @@ pub const WORKSPACE_HEADER: &str = "X-Tessera-Workspace";
 /// The header stating the time an export or snapshot was evaluated at.
 pub const SNAPSHOT_TIME_HEADER: &str = "X-Tessera-Snapshot-Time";
 
-/// An accepted event as the worker hands it to the store.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StoredEvent {
-    /// The idempotency key.
-    pub message_id: String,
-    /// Event time, ms since the epoch.
-    pub time: i64,
-    /// Call type name (`track`, `identify`, ...).
-    pub call: String,
-    /// When the edge received it, ms since the epoch.
-    pub received_at: Option<i64>,
-    /// `Event::to_json`, serialized.
-    pub json: String,
+/// A queued event in the format of earlier versions (a `pending` row was a JSON array of
+/// these): rows queued before an upgrade are still applied.
+#[derive(Debug, Deserialize)]
+struct LegacyQueuedEvent {
+    json: String,
 }
 
-/// What an append did.
+/// What an append did: the batch is durably queued (applied shortly after, or by the next read).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct AppendResult {
-    /// Events newly stored or replacing a later duplicate.
-    pub written: u64,
+    /// Acknowledged batches waiting to be applied, this one included.
+    pub pending: u64,
 }
 
 /// What the store holds.
@@ -67,9 +71,13 @@ pub struct AppendResult {
 pub struct Stats {
     /// Stored events (distinct `messageId`s).
     pub events: u64,
+    /// Acknowledged batches the object found queued when it loaded (after a restart, a crash
+    /// or an eviction), applied since.
+    #[serde(default)]
+    pub queued_at_start: u64,
 }
 
-const SCHEMA: [&str; 14] = [
+const SCHEMA: [&str; 15] = [
     "CREATE TABLE IF NOT EXISTS events (
         message_id TEXT PRIMARY KEY,
         time INTEGER NOT NULL,
@@ -78,7 +86,8 @@ const SCHEMA: [&str; 14] = [
         json TEXT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
-    "CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, time)",
+    // No query reads events by type: the index only cost a write per event.
+    "DROP INDEX IF EXISTS events_by_type_time",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS profiles (
         id TEXT PRIMARY KEY,
@@ -119,11 +128,15 @@ const SCHEMA: [&str; 14] = [
         at INTEGER NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS membership_changes_by_segment ON membership_changes (segment_id, at)",
+    // Acknowledged batches not applied yet: one row per ingestion request, the batch as the
+    // worker sent it (one normalized event JSON per line).
+    "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, batch TEXT NOT NULL)",
 ];
 
 // Dedup rule (events.md): of two messages with one messageId, the earliest event time is kept;
 // on a tie the stored one (the first to arrive) stays, hence the strict `<`. The graph applies
-// the same rule first, so this statement only runs for events it took.
+// the same rule first, so this statement only runs for events it took; rows are in arrival
+// order, so two copies in one group resolve as they would one request at a time.
 const APPEND: &str = "INSERT INTO events (message_id, time, type, received_at, json)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)
     WHERE true
@@ -142,12 +155,126 @@ const REBUILD_CHUNK: usize = 5_000;
 const EXPORT_CHUNK: usize = 500;
 /// Largest page of members or events.
 const MAX_PAGE: usize = 10_000;
+/// Queued rows the alarm applies in one synchronous slice before it lets waiting requests run:
+/// bounds how long an acknowledgement can wait behind the apply. (A read applies every row.)
+const APPLY_SLICE_ROWS: i64 = 2;
+/// Profile rows written per slice of a flush (profile rows are written lazily, see
+/// [`Loaded::dirty`]).
+const FLUSH_SLICE: usize = 250;
+/// How long changed profiles wait before their rows are rewritten: a profile touched by many
+/// batches in that time is written once.
+const PROFILE_FLUSH_MS: i64 = 2_000;
+/// The `meta` key present while some profile rows may be older than the graph: a cold start
+/// that finds it rewrites every profile row.
+const PROFILES_STALE: &str = "profiles_stale";
+/// Events whose compact form (time, kind, encoded properties) stays in memory for segment
+/// evaluation, about 100 bytes each: 25 MB at the cap. Past it, the bodies of events not held
+/// are read back from SQLite when a segment evaluation needs them.
+const COMPACT_CAP: usize = 250_000;
+/// The longest an acknowledgement waits for other requests still reading their bodies, so that
+/// their batches are written by one statement and one commit. A request alone never waits.
+const GROUP_WAIT_MS: u64 = 4;
+/// The largest JSON argument of a statement: SQLite in a Durable Object refuses a string of
+/// 2 MB or more, so lists of rows are written in pieces below it.
+const MAX_ARG_BYTES: usize = 1 << 20;
 
 /// A saved segment as stored.
 #[derive(Clone, Debug)]
 struct SavedSegment {
     doc: Value,
     updated_at: i64,
+}
+
+/// One event as segment evaluation needs it: no identifiers, traits or context (the graph
+/// holds those per profile), properties written by [`CompactEvents::encoder`].
+struct CompactEvent {
+    time: i64,
+    call: CallType,
+    /// Index into [`CompactEvents::names`]; `u32::MAX` for none.
+    name: u32,
+    properties: Box<[u8]>,
+}
+
+/// Compact forms of stored events by `messageId`, so that re-evaluating the saved segments for
+/// the profiles a batch touched reads no event back from SQLite (up to [`COMPACT_CAP`]).
+#[derive(Default)]
+struct CompactEvents {
+    encoder: PropertyEncoder,
+    names: Vec<Box<str>>,
+    name_index: FxHashMap<Box<str>, u32>,
+    held: FxHashMap<Box<str>, CompactEvent>,
+    /// Events past the cap, encoded for one evaluation and dropped after it.
+    borrowed: FxHashMap<Box<str>, CompactEvent>,
+}
+
+impl CompactEvents {
+    fn encode(&mut self, event: &Event) -> CompactEvent {
+        let name = match event.name.as_deref() {
+            None => u32::MAX,
+            Some(n) => match self.name_index.get(n) {
+                Some(&i) => i,
+                None => {
+                    let i = self.names.len() as u32;
+                    self.names.push(n.into());
+                    self.name_index.insert(n.into(), i);
+                    i
+                }
+            },
+        };
+        let mut properties = Vec::new();
+        self.encoder.encode(&event.properties, &mut properties);
+        CompactEvent {
+            time: event.time.0,
+            call: event.call,
+            name,
+            properties: properties.into_boxed_slice(),
+        }
+    }
+
+    /// Holds (or replaces) an event's compact form, unless the cap is reached.
+    fn hold(&mut self, event: &Event) {
+        let id = event.message_id.as_str();
+        if self.held.len() >= COMPACT_CAP && !self.held.contains_key(id) {
+            return;
+        }
+        let compact = self.encode(event);
+        self.held.insert(id.into(), compact);
+    }
+
+    fn lend(&mut self, event: &Event) {
+        let compact = self.encode(event);
+        self.borrowed
+            .insert(event.message_id.as_str().into(), compact);
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.held.contains_key(id) || self.borrowed.contains_key(id)
+    }
+
+    fn get(&self, id: &str) -> Option<EncodedEvent<'_>> {
+        let c = self.held.get(id).or_else(|| self.borrowed.get(id))?;
+        Some(EncodedEvent {
+            time: c.time,
+            call: c.call,
+            name: self.names.get(c.name as usize).map(|n| &**n),
+            properties: &c.properties,
+        })
+    }
+
+    /// Makes sure every listed event is held or borrowed, reading the others from SQLite.
+    fn fetch_missing(
+        &mut self,
+        sql: &SqlStorage,
+        ids: &[&str],
+    ) -> std::result::Result<(), EdgeError> {
+        let missing: Vec<&str> = ids.iter().copied().filter(|m| !self.contains(m)).collect();
+        for chunk in missing.chunks(REBUILD_CHUNK) {
+            for event in events_by_ids(sql, chunk)?.into_values() {
+                self.lend(&event);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What the object keeps in memory between requests.
@@ -162,12 +289,43 @@ struct Loaded {
     memberships: BTreeMap<String, BTreeSet<String>>,
     /// A hash of each profile's identifiers as last written, so unchanged ones are not rewritten.
     written_identifiers: FxHashMap<String, u64>,
+    /// Profiles whose rows are older than the graph. Rows are rewritten lazily (by the alarm
+    /// [`PROFILE_FLUSH_MS`] after the first change, or before any read): the graph is the truth
+    /// and is rebuilt from the events on a cold start.
+    dirty: FxHashSet<String>,
+    /// Profiles merged away or deleted whose rows are still to be deleted.
+    gone: FxHashSet<String>,
+    /// The `PROFILES_STALE` marker is stored.
+    stale_marked: bool,
+    /// When the alarm rewrites the dirty profiles' rows.
+    flush_at: Option<i64>,
+    /// Rows found in `pending` when the object loaded.
+    queued_at_start: u64,
     /// The store over every profile, kept until the next write.
     full: Option<Rc<Store>>,
-    /// The alarm already scheduled, if any.
-    alarm_at: Option<i64>,
-    /// An alarm to schedule once the current request's synchronous work is done.
-    alarm_due: Option<i64>,
+    /// Compact forms of the stored events, for segment evaluation.
+    compact: CompactEvents,
+    /// Rows in the `pending` table (acknowledged, not applied yet).
+    pending: u64,
+    /// When the alarm applies the queued batches, once one is queued.
+    apply_at: Option<i64>,
+    /// When the periodic re-evaluation of the saved segments is due.
+    reevaluate_at: Option<i64>,
+    /// The object's alarm must be set again once the request's synchronous work is done.
+    alarm_due: bool,
+}
+
+/// What an acknowledgement waits for: the queue's length once its batch is written, or why the
+/// write failed.
+type Written = std::result::Result<u64, String>;
+
+/// Ingestion requests on their way to the queue.
+#[derive(Default)]
+struct Intake {
+    /// Requests still reading their bodies: the group waits for them.
+    arriving: usize,
+    /// Batches waiting to be written together, with the requests to answer once they are.
+    group: Vec<(String, oneshot::Sender<Written>)>,
 }
 
 /// The Durable Object class bound as `EVENT_STORE` in `wrangler.toml`.
@@ -176,6 +334,33 @@ pub struct EventStore {
     state: State,
     env: Env,
     loaded: Rc<RefCell<Option<Loaded>>>,
+    intake: Rc<RefCell<Intake>>,
+}
+
+/// An ingestion request reading its body. When the last such request is done (its batch in
+/// the group, or failed, or cancelled), the group is written.
+struct Arrival<'a> {
+    store: &'a EventStore,
+}
+
+impl<'a> Arrival<'a> {
+    fn new(store: &'a EventStore) -> Self {
+        store.intake.borrow_mut().arriving += 1;
+        Arrival { store }
+    }
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        let last = {
+            let mut intake = self.store.intake.borrow_mut();
+            intake.arriving -= 1;
+            intake.arriving == 0 && !intake.group.is_empty()
+        };
+        if last {
+            self.store.write_group();
+        }
+    }
 }
 
 type Reply = std::result::Result<Response, EdgeError>;
@@ -285,6 +470,14 @@ impl Loaded {
             .collect()
     }
 
+    /// The earliest instant this object needs its alarm at.
+    fn next_alarm(&self) -> Option<i64> {
+        [self.apply_at, self.reevaluate_at, self.flush_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     fn reparse(&mut self) {
         let saved = self.saved_map();
         // Stored documents were valid when saved and dependencies cannot be deleted, so each
@@ -342,9 +535,32 @@ impl EventStore {
             .map(|l| l.workspace.id.clone())
     }
 
-    /// When the segment re-evaluation alarm is due, if scheduled.
+    /// When the object's own alarm is due (queued batches, segment re-evaluation), if scheduled.
     pub(crate) fn reevaluation_due(&self) -> Option<i64> {
-        self.loaded.borrow().as_ref().and_then(|l| l.alarm_at)
+        self.loaded.borrow().as_ref().and_then(Loaded::next_alarm)
+    }
+
+    /// Loads the workspace and applies every queued batch: what a read needs first, so that it
+    /// sees every event acknowledged before it.
+    pub(crate) fn ensure_current(
+        &self,
+        workspace_id: Option<&str>,
+    ) -> std::result::Result<(), EdgeError> {
+        self.ensure_loaded(workspace_id)?;
+        let mut guard = self.loaded.borrow_mut();
+        let Some(loaded) = guard.as_mut() else {
+            return Ok(());
+        };
+        let sql = self.sql();
+        let applied = self
+            .apply_pending(&sql, loaded)
+            .and_then(|()| self.flush_profiles(&sql, loaded, usize::MAX).map(drop));
+        if applied.is_err() {
+            // Memory may be ahead of SQLite now: start again from what is stored (the queue is
+            // only emptied by the group's last statement, and applying it twice is harmless).
+            *guard = None;
+        }
+        applied
     }
 
     /// Loads the workspace on first use: schema, graph, segments, memberships.
@@ -427,9 +643,13 @@ impl EventStore {
             .exec("SELECT json FROM events ORDER BY time, message_id", None)
             .map_err(sql_err)?;
         let mut chunk = Vec::with_capacity(REBUILD_CHUNK);
+        let mut compact = CompactEvents::default();
         for row in cursor.next::<Row>() {
             let row = row.map_err(sql_err)?;
-            chunk.extend(parse_stored(&row.json));
+            if let Some(event) = parse_stored(&row.json) {
+                compact.hold(&event);
+                chunk.push(event);
+            }
             if chunk.len() == REBUILD_CHUNK {
                 graph.add_batch(&chunk);
                 chunk.clear();
@@ -499,11 +719,36 @@ impl EventStore {
             parsed: Vec::new(),
             memberships,
             written_identifiers: FxHashMap::default(),
+            dirty: FxHashSet::default(),
+            gone: FxHashSet::default(),
+            stale_marked: false,
+            flush_at: None,
+            queued_at_start: 0,
             full: None,
-            alarm_at: None,
-            alarm_due: None,
+            compact,
+            pending: count(&sql, "SELECT COUNT(*) AS n FROM pending")?,
+            apply_at: None,
+            reevaluate_at: None,
+            alarm_due: false,
         };
         loaded.reparse();
+        loaded.queued_at_start = loaded.pending;
+        // Profile rows the last instance had not rewritten yet (it stopped or crashed first).
+        let stale =
+            sql.exec(
+                "SELECT COUNT(*) AS n FROM meta WHERE key = ?",
+                vec![PROFILES_STALE.into()],
+            )
+            .and_then(|c| c.one::<Counted>())
+            .map_err(sql_err)?
+            .n > 0;
+        loaded.stale_marked = stale;
+        // Batches acknowledged before a restart or an eviction.
+        self.apply_pending(&sql, &mut loaded)?;
+        if stale {
+            self.rewrite_all_profiles(&sql, &mut loaded)?;
+        }
+        self.flush_profiles(&sql, &mut loaded, usize::MAX)?;
         // Settings changed since the tables were written: profiles may differ everywhere.
         let previous_settings: Option<String> = sql
             .exec("SELECT value FROM meta WHERE key = 'identity'", None)
@@ -534,6 +779,8 @@ impl EventStore {
         sql.exec("DELETE FROM profiles", None).map_err(sql_err)?;
         sql.exec("DELETE FROM identifiers", None).map_err(sql_err)?;
         loaded.written_identifiers.clear();
+        loaded.dirty.clear();
+        loaded.gone.clear();
         let resolution = loaded.graph.resolution();
         for chunk in resolution.profiles.chunks(1000) {
             write_profiles(sql, loaded, chunk)?;
@@ -541,53 +788,190 @@ impl EventStore {
         Ok(())
     }
 
-    /// Stores a batch: identity at ingestion, profile rows, then audiences of the touched
-    /// profiles.
-    fn append(
-        &self,
-        loaded: &mut Loaded,
-        stored: Vec<StoredEvent>,
-    ) -> std::result::Result<AppendResult, EdgeError> {
-        let sql = self.sql();
-        let mut events = Vec::with_capacity(stored.len());
-        let mut rows = Vec::with_capacity(stored.len());
-        for s in stored {
-            if loaded.deleted.contains(&s.message_id) {
-                continue;
+    /// Queues an acknowledged batch and answers once it is written (the runtime's output gate
+    /// holds the answer until the write is durable). A request alone writes its batch at once;
+    /// requests that overlap are written by one statement, so they share one commit: the last
+    /// one to finish reading its body writes the group, and none waits more than
+    /// [`GROUP_WAIT_MS`] for it.
+    async fn enqueue(&self, batch: String, arrival: Arrival<'_>) -> Reply {
+        let (sender, receiver) = oneshot::channel();
+        self.intake.borrow_mut().group.push((batch, sender));
+        drop(arrival);
+        let delay = worker::Delay::from(Duration::from_millis(GROUP_WAIT_MS));
+        let written = match select(receiver, delay).await {
+            Either::Left((written, _)) => written,
+            Either::Right(((), receiver)) => {
+                self.write_group();
+                receiver.await
             }
-            if let Some(e) = parse_stored(&s.json) {
-                events.push(e);
-                rows.push(s);
-            }
+        };
+        match written {
+            Ok(Ok(pending)) => json_reply(200, &json!(AppendResult { pending })),
+            Ok(Err(message)) => Err(EdgeError::Storage(message)),
+            Err(_) => Err(EdgeError::Storage("the batch was not written".into())),
         }
-        let (added, changes) = loaded.graph.add_batch_tracked(&events);
-        // One statement for the batch: no await between the statements of a request, so the
-        // runtime commits them as one atomic write.
-        let taken: Vec<(&str, i64, &str, Option<i64>, &str)> = rows
-            .iter()
-            .zip(added)
-            .filter(|(_, added)| *added != Added::Duplicate)
-            .map(|(r, _)| {
-                (
-                    r.message_id.as_str(),
-                    r.time,
-                    r.call.as_str(),
-                    r.received_at,
-                    r.json.as_str(),
-                )
-            })
-            .collect();
-        let written = taken.len() as u64;
-        if written > 0 {
-            sql.exec(APPEND, vec![json_arg(&taken)]).map_err(sql_err)?;
-        }
-        if written > 0 {
-            self.apply_changes(&sql, loaded, &changes, now())?;
-        }
-        Ok(AppendResult { written })
     }
 
-    /// Rewrites the touched profiles' rows and recomputes their memberships.
+    /// Writes the gathered batches and tells their requests.
+    fn write_group(&self) {
+        let group = std::mem::take(&mut self.intake.borrow_mut().group);
+        if group.is_empty() {
+            return;
+        }
+        let (batches, waiters): (Vec<String>, Vec<_>) = group.into_iter().unzip();
+        let written = self
+            .write_pending(batches)
+            .map_err(|e| e.body().to_string());
+        for waiter in waiters {
+            let _ = waiter.send(written.clone());
+        }
+    }
+
+    /// Writes queued batches, one row each, with one statement.
+    fn write_pending(&self, batches: Vec<String>) -> std::result::Result<u64, EdgeError> {
+        let mut guard = self.loaded.borrow_mut();
+        let loaded = guard
+            .as_mut()
+            .ok_or_else(|| EdgeError::Storage("workspace not loaded".into()))?;
+        if batches.is_empty() {
+            return Ok(loaded.pending);
+        }
+        let n = batches.len();
+        let mut batches = batches.into_iter().map(SqlStorageValue::String).peekable();
+        // A Durable Object's statement takes at most 100 parameters.
+        while batches.peek().is_some() {
+            let piece: Vec<SqlStorageValue> = batches.by_ref().take(50).collect();
+            let statement = format!(
+                "INSERT INTO pending (batch) VALUES {}",
+                vec!["(?)"; piece.len()].join(", ")
+            );
+            self.sql().exec(&statement, piece).map_err(sql_err)?;
+        }
+        loaded.pending += n as u64;
+        if loaded.apply_at.is_none() {
+            loaded.apply_at = Some(now().0 + loaded.workspace.apply_delay_ms() as i64);
+            loaded.alarm_due = true;
+        }
+        Ok(loaded.pending)
+    }
+
+    /// Applies every queued batch: what a read (or a cold start) needs first.
+    fn apply_pending(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+    ) -> std::result::Result<(), EdgeError> {
+        loaded.apply_at = None;
+        while self.apply_slice(sql, loaded, -1)? {}
+        Ok(())
+    }
+
+    /// Applies up to `rows` queued batches (`-1`: all) as one group: dedup into `events`,
+    /// identity, audiences of the touched profiles (membership changes recorded at the apply
+    /// time). All of it runs without an await, so the runtime commits it as one atomic write;
+    /// the group's rows leave the queue by its last statement. Returns whether rows are left.
+    fn apply_slice(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        rows: i64,
+    ) -> std::result::Result<bool, EdgeError> {
+        if loaded.pending == 0 {
+            return Ok(false);
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            batch: String,
+        }
+        let mut taken: Vec<Row> = sql
+            .exec(
+                "SELECT seq, batch FROM pending ORDER BY seq LIMIT ?",
+                vec![SqlStorageValue::Integer(rows)],
+            )
+            .and_then(|c| c.to_array())
+            .map_err(sql_err)?;
+        let Some(last) = taken.iter().map(|r| r.seq).max() else {
+            loaded.pending = 0;
+            return Ok(false);
+        };
+        for row in &mut taken {
+            if row.batch.starts_with('[') {
+                // Queued by an earlier version. Written by the worker from accepted events, so
+                // it parses; one that somehow does not must not block every later row.
+                match serde_json::from_str::<Vec<LegacyQueuedEvent>>(&row.batch) {
+                    Ok(list) => {
+                        let lines: Vec<String> = list.into_iter().map(|e| e.json).collect();
+                        row.batch = lines.join("\n");
+                    }
+                    Err(e) => {
+                        worker::console_error!("pending batch {} dropped: {e}", row.seq);
+                        row.batch.clear();
+                    }
+                }
+            }
+        }
+        let texts: Vec<&str> = taken
+            .iter()
+            .flat_map(|r| r.batch.lines())
+            .filter(|l| !l.is_empty())
+            .collect();
+        self.append(sql, loaded, &texts)?;
+        sql.exec(
+            "DELETE FROM pending WHERE seq <= ?",
+            vec![SqlStorageValue::Integer(last)],
+        )
+        .map_err(sql_err)?;
+        loaded.pending = loaded.pending.saturating_sub(taken.len() as u64);
+        Ok(loaded.pending > 0)
+    }
+
+    /// Stores events (each a normalized event's JSON): identity at ingestion, the new events,
+    /// then the touched profiles (rows marked for rewriting) and their audiences.
+    fn append(
+        &self,
+        sql: &SqlStorage,
+        loaded: &mut Loaded,
+        texts: &[&str],
+    ) -> std::result::Result<(), EdgeError> {
+        let mut events = Vec::with_capacity(texts.len());
+        let mut kept = Vec::with_capacity(texts.len());
+        for text in texts {
+            if let Some(e) = parse_stored(text) {
+                if !loaded.deleted.contains(e.message_id.as_str()) {
+                    events.push(e);
+                    kept.push(*text);
+                }
+            }
+        }
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (added, changes) = loaded.graph.add_batch_tracked(&events);
+        // Rows as JSON text without re-serializing the events: each is already JSON.
+        let mut rows = Vec::with_capacity(events.len());
+        for ((e, text), added) in events.iter().zip(&kept).zip(added) {
+            if added == Added::Duplicate {
+                continue;
+            }
+            loaded.compact.hold(e);
+            let id = serde_json::to_string(e.message_id.as_str())
+                .map_err(|err| EdgeError::Storage(err.to_string()))?;
+            let received = e
+                .received_at
+                .map_or_else(|| "null".to_string(), |t| t.millis().to_string());
+            rows.push(format!(
+                "[{id},{},\"{}\",{received},{text}]",
+                e.time.millis(),
+                e.call.as_str()
+            ));
+        }
+        exec_json_items(sql, APPEND, rows)?;
+        // Even for duplicates only: a group applied again after a failure rewrites its profiles.
+        self.apply_changes(sql, loaded, &changes, now())
+    }
+
+    /// Marks the touched profiles' rows for rewriting and recomputes their memberships.
     fn apply_changes(
         &self,
         sql: &SqlStorage,
@@ -596,33 +980,40 @@ impl EventStore {
         at: Timestamp,
     ) -> std::result::Result<(), EdgeError> {
         loaded.full = None;
-        if !changes.removed.is_empty() {
-            let removed = json_arg(&changes.removed);
-            sql.exec(
-                "DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?))",
-                vec![removed.clone()],
-            )
-            .map_err(sql_err)?;
-            sql.exec(
-                "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
-                vec![removed],
-            )
-            .map_err(sql_err)?;
-            for id in &changes.removed {
-                loaded.written_identifiers.remove(id);
+        for id in &changes.removed {
+            loaded.dirty.remove(id);
+            loaded.gone.insert(id.clone());
+        }
+        for id in &changes.current {
+            loaded.gone.remove(id);
+            loaded.dirty.insert(id.clone());
+        }
+        if !loaded.dirty.is_empty() || !loaded.gone.is_empty() {
+            if !loaded.stale_marked {
+                // In the same atomic write as the change: a crash before the rows are rewritten
+                // leaves the marker, and the next cold start rewrites every row.
+                sql.exec(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')",
+                    vec![PROFILES_STALE.into()],
+                )
+                .map_err(sql_err)?;
+                loaded.stale_marked = true;
             }
+            if loaded.flush_at.is_none() {
+                loaded.flush_at = Some(at.0 + PROFILE_FLUSH_MS);
+                loaded.alarm_due = true;
+            }
+        }
+        if loaded.parsed.is_empty() {
+            return Ok(());
         }
         let profiles: Vec<Profile> = changes
             .current
             .iter()
             .filter_map(|id| loaded.graph.profile(id))
             .collect();
-        write_profiles(sql, loaded, &profiles)?;
-        if loaded.parsed.is_empty() {
-            return Ok(());
-        }
         // Conditions are per profile: a store of just these profiles answers for them.
-        let store = self.store_of(sql, loaded, &profiles)?;
+        let store = store_of(sql, &loaded.graph, &mut loaded.compact, &profiles)?;
         let mut decided: Vec<(String, BTreeSet<String>)> = Vec::new();
         for (segment_id, segment) in &loaded.parsed {
             let members = store.evaluate(segment, at);
@@ -651,37 +1042,61 @@ impl EventStore {
         Ok(())
     }
 
-    /// A segment store over some profiles, their events read from SQLite.
-    fn store_of(
+    /// Rewrites up to `limit` dirty profiles' rows (and deletes the rows of profiles gone);
+    /// clears the stale marker once none is left. Returns whether dirty profiles remain.
+    fn flush_profiles(
         &self,
         sql: &SqlStorage,
-        loaded: &Loaded,
-        profiles: &[Profile],
-    ) -> std::result::Result<Store, EdgeError> {
-        let lists: Vec<Vec<&str>> = profiles
-            .iter()
-            .map(|p| {
-                loaded
-                    .graph
-                    .profile_events(&p.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(_, m)| m)
-                    .collect()
-            })
-            .collect();
-        let wanted: Vec<&str> = lists.iter().flatten().copied().collect();
-        let events = events_by_ids(sql, &wanted)?;
-        let mut order: Vec<usize> = (0..profiles.len()).collect();
-        order.sort_by(|&a, &b| profiles[a].id.cmp(&profiles[b].id));
-        let mut builder = StoreBuilder::new();
-        for i in order {
-            builder.add_profile(&profiles[i], lists[i].iter().filter_map(|m| events.get(*m)));
+        loaded: &mut Loaded,
+        limit: usize,
+    ) -> std::result::Result<bool, EdgeError> {
+        if !loaded.gone.is_empty() {
+            let gone: Vec<String> = loaded.gone.drain().collect();
+            exec_rows(
+                sql,
+                "DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?))",
+                &gone,
+            )?;
+            exec_rows(
+                sql,
+                "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
+                &gone,
+            )?;
+            for id in &gone {
+                loaded.written_identifiers.remove(id);
+            }
         }
-        Ok(builder.finish())
+        let ids: Vec<String> = if limit >= loaded.dirty.len() {
+            loaded.dirty.drain().collect()
+        } else {
+            let ids: Vec<String> = loaded.dirty.iter().take(limit).cloned().collect();
+            for id in &ids {
+                loaded.dirty.remove(id);
+            }
+            ids
+        };
+        let profiles: Vec<Profile> = ids
+            .iter()
+            .filter_map(|id| loaded.graph.profile(id).filter(|p| p.id == *id))
+            .collect();
+        write_profiles(sql, loaded, &profiles)?;
+        if !loaded.dirty.is_empty() {
+            return Ok(true);
+        }
+        loaded.flush_at = None;
+        if loaded.stale_marked {
+            sql.exec(
+                "DELETE FROM meta WHERE key = ?",
+                vec![PROFILES_STALE.into()],
+            )
+            .map_err(sql_err)?;
+            loaded.stale_marked = false;
+        }
+        Ok(false)
     }
 
-    /// The store over every profile (cached until the next write).
+    /// The store over every profile (cached until the next write), built from the compact
+    /// events (the ones past the cap read back from SQLite).
     fn full_store(
         &self,
         sql: &SqlStorage,
@@ -690,36 +1105,35 @@ impl EventStore {
         if let Some(store) = &loaded.full {
             return Ok(Rc::clone(store));
         }
-        #[derive(Deserialize)]
-        struct Row {
-            message_id: String,
-            json: String,
-        }
-        let mut by_id: FxHashMap<String, Event> = FxHashMap::default();
-        for row in sql
-            .exec("SELECT message_id, json FROM events", None)
-            .map_err(sql_err)?
-            .next::<Row>()
-        {
-            let row = row.map_err(sql_err)?;
-            if let Some(e) = parse_stored(&row.json) {
-                by_id.insert(row.message_id, e);
-            }
-        }
         let resolution = loaded.graph.resolution();
-        let mut events = Vec::with_capacity(resolution.event_profile.len());
-        let mut event_profile = Vec::with_capacity(resolution.event_profile.len());
+        let mut lists: Vec<Vec<&str>> = vec![Vec::new(); resolution.profiles.len()];
+        let mut all: Vec<&str> = Vec::new();
         for (m, p) in loaded.graph.message_ids().zip(&resolution.event_profile) {
-            if let Some(e) = by_id.remove(m) {
-                events.push(e);
-                event_profile.push(*p);
+            if let Some(list) = p.and_then(|p| lists.get_mut(p as usize)) {
+                list.push(m);
+                all.push(m);
             }
         }
-        let resolution = tessera::identity::Resolution {
-            profiles: resolution.profiles,
-            event_profile,
-        };
-        let store = Rc::new(Store::build(&events, &resolution));
+        let compact = &mut loaded.compact;
+        compact.borrowed.clear();
+        compact.fetch_missing(sql, &all)?;
+        let mut order: Vec<usize> = (0..resolution.profiles.len()).collect();
+        order.sort_by(|&a, &b| resolution.profiles[a].id.cmp(&resolution.profiles[b].id));
+        let mut builder = StoreBuilder::new();
+        for p in order {
+            let mut events: Vec<(&str, EncodedEvent<'_>)> = lists[p]
+                .iter()
+                .filter_map(|m| Some((*m, compact.get(m)?)))
+                .collect();
+            events.sort_by(|a, b| (a.1.time, a.0).cmp(&(b.1.time, b.0)));
+            builder.add_profile_encoded(
+                &resolution.profiles[p],
+                &compact.encoder,
+                events.into_iter().map(|(_, e)| e),
+            );
+        }
+        let store = Rc::new(builder.finish());
+        compact.borrowed.clear();
         loaded.full = Some(Rc::clone(&store));
         Ok(store)
     }
@@ -763,31 +1177,31 @@ impl EventStore {
     /// Time-window expiry: while saved segments exist, an alarm re-evaluates them every
     /// `reevaluate_seconds` (docs/scaling.md explains the choice).
     fn schedule_reevaluation(&self, loaded: &mut Loaded) {
-        if loaded.alarm_at.is_some() || loaded.segments.is_empty() {
+        if loaded.reevaluate_at.is_some() || loaded.segments.is_empty() {
             return;
         }
-        let at =
-            Date::now().as_millis() as i64 + loaded.workspace.reevaluate_seconds() as i64 * 1000;
-        loaded.alarm_at = Some(at);
-        loaded.alarm_due = Some(at);
+        let at = now().0 + loaded.workspace.reevaluate_seconds() as i64 * 1000;
+        loaded.reevaluate_at = Some(at);
+        loaded.alarm_due = true;
     }
 
     /// Sets the alarm a request asked for (outside the in-memory borrow: it awaits).
     async fn set_due_alarm(&self) {
-        let due = self
-            .loaded
-            .borrow_mut()
-            .as_mut()
-            .and_then(|l| l.alarm_due.take());
+        let due = self.loaded.borrow_mut().as_mut().and_then(|l| {
+            let due = std::mem::take(&mut l.alarm_due);
+            due.then(|| l.next_alarm()).flatten()
+        });
         if let Some(at) = due {
-            // One alarm per object: the earliest of re-evaluation and scheduled syncs.
+            // One alarm per object: the earliest of queued batches, re-evaluation and syncs.
             let at = crate::destinations::next_due(&self.sql()).map_or(at, |d| d.min(at));
             let when = worker::ScheduledTime::new(js_sys::Date::new(&(at as f64).into()));
             if let Err(e) = self.state.storage().set_alarm(when).await {
-                // Expiry then waits for the next write, which schedules again.
+                // Queued batches then wait for the next read or write, expiry for the next
+                // write: each schedules again.
                 worker::console_error!("set_alarm failed: {e}");
                 if let Some(l) = self.loaded.borrow_mut().as_mut() {
-                    l.alarm_at = None;
+                    l.apply_at = None;
+                    l.reevaluate_at = None;
                 }
             }
         }
@@ -795,12 +1209,23 @@ impl EventStore {
 
     async fn route(&self, mut req: Request) -> Reply {
         let workspace = req.headers().get(WORKSPACE_HEADER).ok().flatten();
-        self.ensure_loaded(workspace.as_deref())?;
         let method = req.method();
         let path = req.path();
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if parts == ["append"] {
+            if method != Method::Post {
+                return Err(EdgeError::MethodNotAllowed);
+            }
+            let arrival = Arrival::new(self);
+            let body = req.bytes().await.map_err(sql_err)?;
+            self.ensure_loaded(workspace.as_deref())?;
+            let batch = String::from_utf8(body).map_err(|e| EdgeError::Storage(e.to_string()))?;
+            return self.enqueue(batch, arrival).await;
+        } else {
+            self.ensure_current(workspace.as_deref())?;
+        }
         let url = req.url().map_err(sql_err)?;
         let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
-        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let body: Option<Vec<u8>> = match method {
             Method::Post | Method::Put => Some(req.bytes().await.map_err(sql_err)?),
             _ => None,
@@ -820,16 +1245,12 @@ impl EventStore {
             })
         };
         match (parts.as_slice(), method) {
-            (["append"], Method::Post) => {
-                let stored: Vec<StoredEvent> =
-                    serde_json::from_slice(body.as_deref().unwrap_or_default())
-                        .map_err(|e| EdgeError::Storage(e.to_string()))?;
-                let result = self.append(loaded, stored)?;
-                json_reply(200, &json!(result))
-            }
             (["stats"], Method::Get) => json_reply(
                 200,
-                &json!({"events": count(&sql, "SELECT COUNT(*) AS n FROM events")?}),
+                &json!(Stats {
+                    events: count(&sql, "SELECT COUNT(*) AS n FROM events")?,
+                    queued_at_start: loaded.queued_at_start,
+                }),
             ),
             (["v1", "workspace"], Method::Get) => json_reply(
                 200,
@@ -957,6 +1378,9 @@ impl EventStore {
             vec![ids.into()],
         )
         .map_err(sql_err)?;
+        for m in &deletion.message_ids {
+            loaded.compact.held.remove(m.as_str());
+        }
         loaded.deleted.extend(deletion.message_ids.iter().cloned());
         for ident in &deletion.identifiers {
             sql.exec(
@@ -974,6 +1398,8 @@ impl EventStore {
         .map_err(sql_err)?;
         let at = now();
         self.apply_changes(sql, loaded, &changes, at)?;
+        // The deleted profile's row goes now, with everything else the request deletes.
+        self.flush_profiles(sql, loaded, usize::MAX)?;
         for (segment_id, current) in loaded.memberships.iter_mut() {
             if current.contains(&deletion.profile_id) {
                 record(
@@ -1213,16 +1639,75 @@ impl EventStore {
             .with_headers(headers))
     }
 
+    /// The alarm: applies queued batches, rewrites changed profiles' rows, re-evaluates the
+    /// saved segments when that is due. Queued batches and profile rows are done in slices with
+    /// a yield between them, so that acknowledgements never wait behind more than one slice.
     async fn alarm_run(&self) -> std::result::Result<(), EdgeError> {
         self.ensure_loaded(None)?;
+        let sql = self.sql();
+        // Rows queued from here on set the alarm again; this run takes the ones queued so far.
+        let slices = match self.loaded.borrow_mut().as_mut() {
+            Some(loaded) => {
+                loaded.apply_at = None;
+                loaded.pending.div_ceil(APPLY_SLICE_ROWS as u64)
+            }
+            None => return Ok(()),
+        };
+        for slice in 0..slices {
+            if slice > 0 {
+                yield_now().await;
+            }
+            if !self.in_slice(|loaded| self.apply_slice(&sql, loaded, APPLY_SLICE_ROWS))? {
+                break;
+            }
+        }
+        let due = |l: &Loaded| l.flush_at.is_some_and(|f| f <= now().0);
+        if self.loaded.borrow().as_ref().is_some_and(due) {
+            if slices > 0 {
+                yield_now().await;
+            }
+            while self.in_slice(|loaded| self.flush_profiles(&sql, loaded, FLUSH_SLICE))? {
+                yield_now().await;
+            }
+        }
         let mut guard = self.loaded.borrow_mut();
         let Some(loaded) = guard.as_mut() else {
             return Ok(());
         };
-        loaded.alarm_at = None;
-        let sql = self.sql();
-        self.reevaluate_all(&sql, loaded, now())
+        // The alarm that fired is spent: whatever is still due needs it set again.
+        loaded.alarm_due = true;
+        if loaded.pending > 0 && loaded.apply_at.is_none() {
+            loaded.apply_at = Some(now().0 + loaded.workspace.apply_delay_ms() as i64);
+        }
+        let at = now();
+        if loaded.reevaluate_at.is_some_and(|r| r <= at.0) {
+            loaded.reevaluate_at = None;
+            self.reevaluate_all(&sql, loaded, at)?;
+        }
+        Ok(())
     }
+
+    /// Runs one synchronous slice of the alarm's work on the loaded state (`false` when there
+    /// is none). A failure drops the state, to be rebuilt from SQLite by the next request.
+    fn in_slice(
+        &self,
+        work: impl FnOnce(&mut Loaded) -> std::result::Result<bool, EdgeError>,
+    ) -> std::result::Result<bool, EdgeError> {
+        let mut guard = self.loaded.borrow_mut();
+        let Some(loaded) = guard.as_mut() else {
+            return Ok(false);
+        };
+        let done = work(loaded);
+        if done.is_err() {
+            *guard = None;
+        }
+        done
+    }
+}
+
+/// Lets the requests that arrived meanwhile run (a timer of zero goes through the event loop).
+async fn yield_now() {
+    worker::Delay::from(Duration::ZERO).await;
 }
 
 /// A `Write` whose bytes the export stream takes out chunk by chunk.
@@ -1288,12 +1773,14 @@ fn size_of(loaded: &Loaded, id: &str) -> usize {
     loaded.memberships.get(id).map_or(0, BTreeSet::len)
 }
 
+/// The row of a `SELECT COUNT(*) AS n`.
+#[derive(Deserialize)]
+struct Counted {
+    n: u64,
+}
+
 fn count(sql: &SqlStorage, statement: &str) -> std::result::Result<u64, EdgeError> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: u64,
-    }
-    let c: Count = sql
+    let c: Counted = sql
         .exec(statement, None)
         .and_then(|c| c.one())
         .map_err(sql_err)?;
@@ -1304,6 +1791,47 @@ fn count(sql: &SqlStorage, statement: &str) -> std::result::Result<u64, EdgeErro
 /// of one per row (each statement crosses from wasm to the runtime).
 fn json_arg<T: Serialize + ?Sized>(value: &T) -> SqlStorageValue {
     serde_json::to_string(value).unwrap_or_default().into()
+}
+
+/// Runs a statement whose one `?` is a JSON array of rows over every row, in as few pieces as
+/// [`MAX_ARG_BYTES`] allows.
+fn exec_rows<T: Serialize>(
+    sql: &SqlStorage,
+    statement: &str,
+    rows: &[T],
+) -> std::result::Result<(), EdgeError> {
+    let items = rows
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<serde_json::Result<Vec<String>>>()
+        .map_err(|e| EdgeError::Storage(e.to_string()))?;
+    exec_json_items(sql, statement, items)
+}
+
+/// [`exec_rows`] for rows already written as JSON.
+fn exec_json_items(
+    sql: &SqlStorage,
+    statement: &str,
+    items: Vec<String>,
+) -> std::result::Result<(), EdgeError> {
+    let mut piece = String::from("[");
+    for item in items {
+        if piece.len() > 1 && piece.len() + item.len() + 2 > MAX_ARG_BYTES {
+            piece.push(']');
+            sql.exec(statement, vec![std::mem::take(&mut piece).into()])
+                .map_err(sql_err)?;
+            piece.push('[');
+        }
+        if piece.len() > 1 {
+            piece.push(',');
+        }
+        piece.push_str(&item);
+    }
+    if piece.len() > 1 {
+        piece.push(']');
+        sql.exec(statement, vec![piece.into()]).map_err(sql_err)?;
+    }
+    Ok(())
 }
 
 /// Writes profiles' rows, and the identifiers of those whose identifiers changed since last
@@ -1328,12 +1856,12 @@ fn write_profiles(
             )
         })
         .collect();
-    sql.exec(
+    exec_rows(
+        sql,
         "INSERT OR REPLACE INTO profiles (id, json, event_count, first_seen, last_seen)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
-        vec![json_arg(&rows)],
-    )
-    .map_err(sql_err)?;
+        &rows,
+    )?;
     let mut changed: Vec<&str> = Vec::new();
     let mut pairs: Vec<[&str; 3]> = Vec::new();
     for p in profiles {
@@ -1354,17 +1882,17 @@ fn write_profiles(
     if changed.is_empty() {
         return Ok(());
     }
-    sql.exec(
+    exec_rows(
+        sql,
         "DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?))",
-        vec![json_arg(&changed)],
-    )
-    .map_err(sql_err)?;
-    sql.exec(
+        &changed,
+    )?;
+    exec_rows(
+        sql,
         "INSERT OR REPLACE INTO identifiers (type, value, profile_id)
          SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
-        vec![json_arg(&pairs)],
-    )
-    .map_err(sql_err)?;
+        &pairs,
+    )?;
     Ok(())
 }
 
@@ -1442,6 +1970,44 @@ fn events_by_ids(
         }
     }
     Ok(out)
+}
+
+/// A segment store over some profiles, from their events' compact forms (the ones not held
+/// read back from SQLite).
+fn store_of(
+    sql: &SqlStorage,
+    graph: &IdentityGraph,
+    compact: &mut CompactEvents,
+    profiles: &[Profile],
+) -> std::result::Result<Store, EdgeError> {
+    // Canonical order, as `add_profile_encoded` wants it.
+    let lists: Vec<Vec<&str>> = profiles
+        .iter()
+        .map(|p| {
+            graph
+                .profile_events(&p.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect()
+        })
+        .collect();
+    compact.borrowed.clear();
+    let wanted: Vec<&str> = lists.iter().flatten().copied().collect();
+    compact.fetch_missing(sql, &wanted)?;
+    let mut order: Vec<usize> = (0..profiles.len()).collect();
+    order.sort_by(|&a, &b| profiles[a].id.cmp(&profiles[b].id));
+    let mut builder = StoreBuilder::new();
+    for i in order {
+        builder.add_profile_encoded(
+            &profiles[i],
+            &compact.encoder,
+            lists[i].iter().filter_map(|m| compact.get(m)),
+        );
+    }
+    let store = builder.finish();
+    compact.borrowed.clear();
+    Ok(store)
 }
 
 fn profile_answer(sql: &SqlStorage, id: &str, redirected_from: Option<&str>) -> Reply {
@@ -1594,6 +2160,7 @@ impl DurableObject for EventStore {
             state,
             env,
             loaded: Rc::new(RefCell::new(None)),
+            intake: Rc::new(RefCell::new(Intake::default())),
         }
     }
 

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tessera::identity::IdentitySettings;
 
+/// How long an acknowledged batch waits to be applied, unless a workspace says otherwise.
+pub const DEFAULT_APPLY_DELAY_MS: u64 = 100;
 /// How often saved segments are re-evaluated for time alone, unless a workspace says otherwise.
 pub const DEFAULT_REEVALUATE_SECONDS: u64 = 300;
 
@@ -28,6 +30,10 @@ pub struct Workspace {
     /// Seconds between the re-evaluations of saved segments that catch time-window expiry.
     #[serde(default)]
     pub reevaluate_seconds: Option<u64>,
+    /// Milliseconds an acknowledged batch waits before the alarm applies it with the others
+    /// queued by then (`docs/scaling.md`).
+    #[serde(default)]
+    pub apply_delay_ms: Option<u64>,
 }
 
 impl Workspace {
@@ -45,6 +51,14 @@ impl Workspace {
         self.reevaluate_seconds
             .unwrap_or(DEFAULT_REEVALUATE_SECONDS)
             .max(1)
+    }
+
+    /// Milliseconds between acknowledging a batch and the alarm that applies it (at most a
+    /// minute: reads apply the queue anyway, the alarm only bounds how stale memberships get).
+    pub fn apply_delay_ms(&self) -> u64 {
+        self.apply_delay_ms
+            .unwrap_or(DEFAULT_APPLY_DELAY_MS)
+            .min(60_000)
     }
 }
 
