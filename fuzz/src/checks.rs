@@ -224,7 +224,9 @@ pub fn lean_scanner(data: &[u8]) {
         // Same lines, codes and paths; the message text may differ (serde's column for a
         // duplicate key depends on which visitor read the value).
         let verdicts = |r: &[Rejection]| -> Vec<(usize, String, &'static str)> {
-            r.iter().map(|r| (r.index, r.path.clone(), r.code)).collect()
+            r.iter()
+                .map(|r| (r.index, r.path.clone(), r.code))
+                .collect()
         };
         assert_eq!(
             verdicts(&loaded.rejected),

@@ -102,8 +102,8 @@ impl TypeTable {
 /// Interned identifiers: `(type, normalized value)` ↔ `u32`.
 ///
 /// Values sit back to back in one text buffer (no allocation per identifier, nothing to free
-/// one by one), found through an open-addressing table whose slots keep 32 bits of the hash
-/// next to the number: a probe reads the text only when those bits match, which is almost
+/// one by one), found through an open-addressing table whose slots keep the type and 16 bits of
+/// the hash next to the number: a probe reads the text only when both match, which is almost
 /// only for the identifier sought.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Interner {
@@ -111,7 +111,8 @@ pub(crate) struct Interner {
     text: String,
     /// `starts[x]..starts[x + 1]` is identifier `x`'s value in `text`.
     starts: Vec<u64>,
-    /// `(hash >> 32) << 32 | (x + 1)`, 0 when empty; a power of two, at most half full.
+    /// `hash >> 48 << 48 | type << 32 | (x + 1)`, 0 when empty; a power of two, at most half
+    /// full.
     slots: Vec<u64>,
 }
 
@@ -123,9 +124,14 @@ fn ident_hash(t: u16, value: &str) -> u64 {
     h.finish()
 }
 
-/// Where probing starts for a 32-bit hash tag (only the tag is kept, so growing needs no text).
-fn start_slot(tag: u64, mask: usize) -> usize {
-    (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+/// Where probing starts for a hash.
+fn start_slot(hash: u64, mask: usize) -> usize {
+    (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+}
+
+/// What a slot holds besides the number: 16 bits of the hash and the type.
+fn slot_key(hash: u64, t: u16) -> u64 {
+    (hash >> 48 << 48) | (u64::from(t) << 32)
 }
 
 impl Interner {
@@ -136,18 +142,15 @@ impl Interner {
     /// The slot holding `(t, value)`, or the empty slot where it would go.
     fn probe(&self, t: u16, value: &str, hash: u64) -> usize {
         let mask = self.slots.len() - 1;
-        let tag = hash >> 32;
-        let mut i = start_slot(tag, mask);
+        let key = slot_key(hash, t);
+        let mut i = start_slot(hash, mask);
         loop {
             let s = self.slots[i];
             if s == 0 {
                 return i;
             }
-            if s >> 32 == tag {
-                let x = (s as u32) - 1;
-                if self.kinds[x as usize] == t && self.value(x) == value {
-                    return i;
-                }
+            if s & !0xFFFF_FFFF == key && self.value((s as u32) - 1) == value {
+                return i;
             }
             i = (i + 1) & mask;
         }
@@ -179,21 +182,24 @@ impl Interner {
         self.kinds.push(t);
         self.text.push_str(value);
         self.starts.push(self.text.len() as u64);
-        self.slots[i] = ((hash >> 32) << 32) | u64::from(x + 1);
+        self.slots[i] = slot_key(hash, t) | u64::from(x + 1);
         x
     }
 
+    /// Doubles the table; positions need the whole hash, so each value is hashed again (in
+    /// number order, reading the text sequentially).
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        let size = (old.len() * 2).max(1024);
+        let size = (self.slots.len() * 2).max(1024);
         self.slots = vec![0; size];
         let mask = size - 1;
-        for s in old.into_iter().filter(|&s| s != 0) {
-            let mut i = start_slot(s >> 32, mask);
+        for x in 0..self.kinds.len() as u32 {
+            let t = self.kinds[x as usize];
+            let hash = ident_hash(t, self.value(x));
+            let mut i = start_slot(hash, mask);
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = s;
+            self.slots[i] = slot_key(hash, t) | u64::from(x + 1);
         }
     }
 
