@@ -29,8 +29,8 @@ use std::io::{self, BufRead};
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::event::{CallType, Event, Object};
-use crate::identity::{IdentitySettings, PreparedEvents, Resolution};
-use crate::ingest::{self, trim_json_space, Rejection, Source};
+use crate::identity::{IdentityParts, IdentitySettings, PreparedEvents, Resolution};
+use crate::ingest::{self, trim_json_space, Checked, Rejection, Source};
 use crate::segment::{EncodedEvent, PropertyEncoder, Store, StoreBuilder};
 use crate::time::Timestamp;
 
@@ -65,8 +65,8 @@ struct Records {
     traits: Vec<u32>,
     /// Pre-merged profile traits of the events that set any.
     trait_sets: Vec<Object>,
-    /// False once replaced by an earlier duplicate.
-    live: Vec<bool>,
+    /// Per event: a hash of its `messageId`, which dedup groups by.
+    message_hash: Vec<u64>,
 }
 
 impl Records {
@@ -91,72 +91,10 @@ impl Records {
     }
 }
 
-/// Open-addressing set of record indexes keyed by `messageId` (the text stays in [`Records`],
-/// so ten million ids are not stored twice).
-#[derive(Default)]
-struct MessageIndex {
-    /// `(hash >> 32) << 32 | (record + 1)`, 0 when empty.
-    slots: Vec<u64>,
-    len: usize,
-}
-
 fn hash_id(id: &str) -> u64 {
     let mut h = FxHasher::default();
     id.hash(&mut h);
     h.finish()
-}
-
-/// Where probing starts for a 32-bit hash tag (only the tag is stored, so growing can rehash).
-fn start_slot(tag: u64, mask: usize) -> usize {
-    (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
-}
-
-impl MessageIndex {
-    fn find(&self, records: &Records, id: &str, hash: u64) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let tag = hash >> 32;
-        let mut i = start_slot(tag, mask);
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                return None;
-            }
-            if s >> 32 == tag && records.message_id((s as u32) - 1) == id {
-                return Some(i);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn insert_new(&mut self, hash: u64, record: u32) {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = start_slot(hash >> 32, mask);
-        while self.slots[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = ((hash >> 32) << 32) | u64::from(record + 1);
-        self.len += 1;
-    }
-
-    fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        let size = (old.len() * 2).max(1024);
-        self.slots = vec![0; size];
-        let mask = size - 1;
-        for s in old.into_iter().filter(|&s| s != 0) {
-            let mut i = start_slot(s >> 32, mask);
-            while self.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
-        }
-    }
 }
 
 /// Reads messages and keeps their compact form; [`Loader::finish`] resolves and builds the store.
@@ -167,10 +105,8 @@ pub struct Loader {
     names: Vec<Box<str>>,
     name_index: FxHashMap<Box<str>, u32>,
     encoder: PropertyEncoder,
-    index: MessageIndex,
     rejected: Vec<Rejection>,
     accepted: usize,
-    duplicates: usize,
     line: usize,
 }
 
@@ -190,15 +126,13 @@ impl Loader {
                 property_ends: Vec::new(),
                 traits: Vec::new(),
                 trait_sets: Vec::new(),
-                live: Vec::new(),
+                message_hash: Vec::new(),
             },
             names: Vec::new(),
             name_index: FxHashMap::default(),
             encoder: PropertyEncoder::new(),
-            index: MessageIndex::default(),
             rejected: Vec::new(),
             accepted: 0,
-            duplicates: 0,
             line: 0,
         }
     }
@@ -296,8 +230,8 @@ impl Loader {
         if text.is_empty() {
             return;
         }
-        match ingest::parse_message_split(text, self.line, self.source) {
-            Ok((event, properties)) => self.push(event, properties),
+        match ingest::parse_message_checked(text, self.line, self.source) {
+            Ok((message, properties)) => self.push(message, properties),
             Err(rejection) => self.rejected.push(rejection),
         }
     }
@@ -305,33 +239,29 @@ impl Loader {
     /// Adds one accepted event (the dedup rule applies: the earliest time per `messageId` is
     /// kept, ties keep the first).
     pub fn push_event(&mut self, event: &Event) {
-        self.push(event.clone(), None);
+        self.push(Checked::from_event(event.clone()), None);
     }
 
-    /// [`Loader::push_event`] taking the event, with its `properties` given as checked text
-    /// (then the event's own are empty) or not (`None`).
-    fn push(&mut self, event: Event, properties: Option<&str>) {
+    /// [`Loader::push_event`] taking the checked message, with its `properties` given as
+    /// checked text (then the message's own are empty) or not (`None`).
+    fn push(&mut self, event: Checked<'_>, properties: Option<&str>) {
         self.accepted += 1;
+        // Duplicates are kept here and settled by one sort in `dedup`: probing a table of ten
+        // million ids on arrival missed the cache on nearly every message.
         let hash = hash_id(&event.message_id);
-        let found = self.index.find(&self.records, &event.message_id, hash);
-        if let Some(slot) = found {
-            self.duplicates += 1;
-            let old = (self.index.slots[slot] as u32) - 1;
-            if event.time.0 >= self.records.time[old as usize] {
-                return;
-            }
-            self.records.live[old as usize] = false;
-            self.records.traits[old as usize] = NONE;
-            let e = self.store_record(event, properties);
-            self.index.slots[slot] = ((hash >> 32) << 32) | u64::from(e + 1);
-        } else {
-            let e = self.store_record(event, properties);
-            self.index.insert_new(hash, e);
-        }
+        self.records.message_hash.push(hash);
+        self.store_record(event, properties);
     }
 
-    fn store_record(&mut self, mut event: Event, properties: Option<&str>) -> u32 {
-        let e = self.prepared.push(&event);
+    fn store_record(&mut self, mut event: Checked<'_>, properties: Option<&str>) -> u32 {
+        let e = self.prepared.push_parts(&IdentityParts {
+            call: event.call,
+            user_id: event.user_id.as_deref(),
+            anonymous_id: event.anonymous_id.as_deref(),
+            previous_id: event.previous_id.as_deref(),
+            traits: &event.traits,
+            context: &event.context,
+        });
         let r = &mut self.records;
         r.message_ids.push_str(&event.message_id);
         r.message_id_ends.push(r.message_ids.len() as u64);
@@ -362,7 +292,6 @@ impl Loader {
             r.traits.push(r.trait_sets.len() as u32);
             r.trait_sets.push(traits);
         }
-        r.live.push(true);
         e
     }
 
@@ -371,11 +300,51 @@ impl Loader {
         self.rejected.len()
     }
 
-    /// The kept events in canonical order (time, then `messageId`): the dedup stage.
+    /// The kept events in canonical order (time, then `messageId`): the dedup stage. Of the
+    /// events sharing a `messageId` the earliest is kept, ties keeping the first to arrive.
     pub fn dedup(self) -> Deduplicated {
         let r = &self.records;
-        let mut packed: Vec<u128> = (0..r.live.len() as u32)
-            .filter(|&e| r.live[e as usize])
+        let n = r.message_hash.len();
+        let mut by_hash: Vec<u128> = r
+            .message_hash
+            .iter()
+            .enumerate()
+            .map(|(e, &h)| (u128::from(h) << 32) | e as u128)
+            .collect();
+        by_hash.sort_unstable();
+        let mut live = vec![true; n];
+        let mut duplicates = 0;
+        let mut i = 0;
+        while i < n {
+            let h = by_hash[i] >> 32;
+            let mut j = i + 1;
+            while j < n && by_hash[j] >> 32 == h {
+                j += 1;
+            }
+            // Equal hashes, in arrival order; equal ids among them are duplicates.
+            for a in i..j {
+                let ea = by_hash[a] as u32;
+                if !live[ea as usize] {
+                    continue;
+                }
+                for &key in &by_hash[a + 1..j] {
+                    let eb = key as u32;
+                    if !live[eb as usize] || r.message_id(ea) != r.message_id(eb) {
+                        continue;
+                    }
+                    duplicates += 1;
+                    if r.time[eb as usize] < r.time[ea as usize] {
+                        live[ea as usize] = false;
+                        break;
+                    }
+                    live[eb as usize] = false;
+                }
+            }
+            i = j;
+        }
+        drop(by_hash);
+        let mut packed: Vec<u128> = (0..n as u32)
+            .filter(|&e| live[e as usize])
             .map(|e| {
                 let t = (r.time[e as usize] as u64) ^ (1 << 63);
                 (u128::from(t) << 32) | u128::from(e)
@@ -398,6 +367,7 @@ impl Loader {
         Deduplicated {
             loader: self,
             canonical,
+            duplicates,
         }
     }
 
@@ -411,6 +381,7 @@ impl Loader {
 pub struct Deduplicated {
     loader: Loader,
     canonical: Vec<u32>,
+    duplicates: usize,
 }
 
 impl Deduplicated {
@@ -429,6 +400,7 @@ impl Deduplicated {
         let Deduplicated {
             mut loader,
             canonical,
+            duplicates,
         } = self;
         let prepared = std::mem::replace(
             &mut loader.prepared,
@@ -446,6 +418,7 @@ impl Deduplicated {
         Resolved {
             loader,
             canonical,
+            duplicates,
             resolution,
         }
     }
@@ -455,6 +428,7 @@ impl Deduplicated {
 pub struct Resolved {
     loader: Loader,
     canonical: Vec<u32>,
+    duplicates: usize,
     /// Identity resolution; `event_profile` follows the kept events in canonical order.
     pub resolution: Resolution,
 }
@@ -465,6 +439,7 @@ impl Resolved {
         let Resolved {
             loader,
             canonical,
+            duplicates,
             resolution,
         } = self;
         let n = resolution.profiles.len();
@@ -478,7 +453,7 @@ impl Resolved {
         }
         // Each kept event's row: profile order, canonical order within a profile.
         let mut fill = offsets;
-        let mut row_of = vec![NONE; loader.records.live.len()];
+        let mut row_of = vec![NONE; loader.records.time.len()];
         for (pos, p) in resolution.event_profile.iter().enumerate() {
             if let Some(p) = p {
                 let slot = &mut fill[*p as usize];
@@ -524,7 +499,6 @@ impl Resolved {
             encoder,
             rejected,
             accepted,
-            duplicates,
             ..
         } = loader;
         drop(records);
@@ -565,9 +539,9 @@ pub fn load<R: BufRead>(
     Ok(loader.finish())
 }
 
-/// The event's profile-trait updates, pre-merged as [`Event::profile_traits`] lists them
+/// The message's profile-trait updates, pre-merged as [`Event::profile_traits`] lists them
 /// (`context.traits`, then an identify call's own `traits`, which win per key), moved out.
-fn take_profile_traits(event: &mut Event) -> Object {
+fn take_profile_traits(event: &mut Checked<'_>) -> Object {
     let mut traits = match event.context.remove("traits") {
         Some(serde_json::Value::Object(o)) => o,
         _ => Object::new(),

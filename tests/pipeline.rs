@@ -216,3 +216,27 @@ proptest::proptest! {
         assert_same(file.as_bytes(), &IdentitySettings::default());
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Re-deliveries settled after reading (one sort by `messageId` hash) keep what the full
+    /// path's dedup keeps: the earliest copy, the first of equal times, whatever the arrival
+    /// order; profiles, traits and the store follow the kept copy.
+    #[test]
+    fn redeliveries_keep_the_earliest_copy_in_any_arrival_order(
+        copies in proptest::collection::vec((0u8..6, 0u8..3, 0u8..4, 0u8..3), 1..40),
+    ) {
+        let mut file = String::new();
+        for (id, day, user, plan) in &copies {
+            file.push_str(&format!(
+                "{{\"type\":\"identify\",\"userId\":\"u{user}\",\"anonymousId\":\"a{id}\",\"messageId\":\"m{id}\",\"timestamp\":\"2026-01-0{}T00:00:00Z\",\"traits\":{{\"plan\":\"p{plan}\"}},\"properties\":{{\"copy\":{plan}}}}}\n",
+                1 + day
+            ));
+        }
+        let loaded = assert_same(file.as_bytes(), &IdentitySettings::default());
+        let (_, duplicates) = ingest::dedup(ingest::read_file_bytes(file.as_bytes(), SOURCE).accepted);
+        proptest::prop_assert_eq!(loaded.duplicates, duplicates);
+        proptest::prop_assert_eq!(loaded.accepted, copies.len());
+    }
+}

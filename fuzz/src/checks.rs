@@ -196,7 +196,8 @@ pub fn message(data: &[u8]) {
 }
 
 /// One message through the pipeline's lean parser: its fast scanner and the strict serde parser
-/// give the same event or the same rejection (code, path, message), whatever the bytes.
+/// give the same event or the same rejection (code, path, message), whatever the bytes; and the
+/// bytes read as a file by `pipeline::load` give the full path's rejections, profiles and store.
 pub fn lean_scanner(data: &[u8]) {
     for source in sources() {
         let fast = ingest::parse_message_lean(data, 7, source);
@@ -208,6 +209,43 @@ pub fn lean_scanner(data: &[u8]) {
         if let Err(r) = &fast {
             check_rejection(r);
         }
+    }
+    // The pipeline's own path (checked messages kept as compact records, properties encoded
+    // from their text, re-deliveries settled by a sort) against the full path on the same bytes.
+    let settings = IdentitySettings::default();
+    for derive_ids in [false, true] {
+        let source = Source::File { derive_ids };
+        let loaded = tessera::pipeline::load(data, &settings, source)
+            .expect("reading from memory cannot fail");
+        let outcome = read_file_bytes(data, source);
+        let (events, duplicates) = ingest::dedup(outcome.accepted);
+        let resolution = identity::resolve(&events, &settings);
+        let store = Store::build(&events, &resolution);
+        // Same lines, codes and paths; the message text may differ (serde's column for a
+        // duplicate key depends on which visitor read the value).
+        let verdicts = |r: &[Rejection]| -> Vec<(usize, String, &'static str)> {
+            r.iter()
+                .map(|r| (r.index, r.path.clone(), r.code))
+                .collect()
+        };
+        assert_eq!(
+            verdicts(&loaded.rejected),
+            verdicts(&outcome.rejected),
+            "pipeline rejections differ"
+        );
+        assert_eq!(loaded.duplicates, duplicates, "pipeline dedup differs");
+        assert_eq!(
+            loaded.resolution.profiles, resolution.profiles,
+            "pipeline profiles differ"
+        );
+        assert_eq!(
+            loaded.resolution.event_profile, resolution.event_profile,
+            "pipeline event profiles differ"
+        );
+        assert!(
+            loaded.store.to_bytes() == store.to_bytes(),
+            "pipeline store differs"
+        );
     }
 }
 

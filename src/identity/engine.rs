@@ -5,8 +5,9 @@
 //! this one `Engine`, which is what makes them agree.
 
 use std::cmp::Ordering;
+use std::hash::Hasher;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use sha2::{Digest, Sha256};
 
 use super::extract::{ANONYMOUS_ID, EMAIL, PHONE, USER_ID};
@@ -99,42 +100,116 @@ impl TypeTable {
 }
 
 /// Interned identifiers: `(type, normalized value)` ↔ `u32`.
+///
+/// Values sit back to back in one text buffer (no allocation per identifier, nothing to free
+/// one by one), found through an open-addressing table whose slots keep the type and 16 bits of
+/// the hash next to the number: a probe reads the text only when both match, which is almost
+/// only for the identifier sought.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Interner {
-    maps: Vec<FxHashMap<Box<str>, u32>>,
-    items: Vec<(u16, Box<str>)>,
+    kinds: Vec<u16>,
+    text: String,
+    /// `starts[x]..starts[x + 1]` is identifier `x`'s value in `text`.
+    starts: Vec<u64>,
+    /// `hash >> 48 << 48 | type << 32 | (x + 1)`, 0 when empty; a power of two, at most half
+    /// full.
+    slots: Vec<u64>,
+}
+
+/// The hash of an identifier, type included.
+fn ident_hash(t: u16, value: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u16(t);
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+/// Where probing starts for a hash.
+fn start_slot(hash: u64, mask: usize) -> usize {
+    (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+}
+
+/// What a slot holds besides the number: 16 bits of the hash and the type.
+fn slot_key(hash: u64, t: u16) -> u64 {
+    (hash >> 48 << 48) | (u64::from(t) << 32)
 }
 
 impl Interner {
     pub(crate) fn len(&self) -> usize {
-        self.items.len()
+        self.kinds.len()
+    }
+
+    /// The slot holding `(t, value)`, or the empty slot where it would go.
+    fn probe(&self, t: u16, value: &str, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let key = slot_key(hash, t);
+        let mut i = start_slot(hash, mask);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return i;
+            }
+            if s & !0xFFFF_FFFF == key && self.value((s as u32) - 1) == value {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     pub(crate) fn get(&self, t: u16, value: &str) -> Option<u32> {
-        self.maps.get(usize::from(t))?.get(value).copied()
+        if self.slots.is_empty() {
+            return None;
+        }
+        match self.slots[self.probe(t, value, ident_hash(t, value))] {
+            0 => None,
+            s => Some((s as u32) - 1),
+        }
     }
 
     fn intern(&mut self, t: u16, value: &str) -> u32 {
-        let ti = usize::from(t);
-        if self.maps.len() <= ti {
-            self.maps.resize_with(ti + 1, FxHashMap::default);
+        if (self.kinds.len() + 1) * 2 > self.slots.len() {
+            self.grow();
         }
-        if let Some(&x) = self.maps[ti].get(value) {
-            return x;
+        let hash = ident_hash(t, value);
+        let i = self.probe(t, value, hash);
+        if self.slots[i] != 0 {
+            return (self.slots[i] as u32) - 1;
         }
-        let x = self.items.len() as u32;
-        let boxed: Box<str> = value.into();
-        self.maps[ti].insert(boxed.clone(), x);
-        self.items.push((t, boxed));
+        let x = self.kinds.len() as u32;
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        self.kinds.push(t);
+        self.text.push_str(value);
+        self.starts.push(self.text.len() as u64);
+        self.slots[i] = slot_key(hash, t) | u64::from(x + 1);
         x
     }
 
+    /// Doubles the table; positions need the whole hash, so each value is hashed again (in
+    /// number order, reading the text sequentially).
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(1024);
+        self.slots = vec![0; size];
+        let mask = size - 1;
+        for x in 0..self.kinds.len() as u32 {
+            let t = self.kinds[x as usize];
+            let hash = ident_hash(t, self.value(x));
+            let mut i = start_slot(hash, mask);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot_key(hash, t) | u64::from(x + 1);
+        }
+    }
+
     pub(crate) fn kind(&self, x: u32) -> u16 {
-        self.items[x as usize].0
+        self.kinds[x as usize]
     }
 
     pub(crate) fn value(&self, x: u32) -> &str {
-        &self.items[x as usize].1
+        let x = x as usize;
+        &self.text[self.starts[x] as usize..self.starts[x + 1] as usize]
     }
 }
 

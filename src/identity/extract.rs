@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::event::{CallType, Event};
+use crate::event::{CallType, Event, Object};
 
 /// The built-in identifier types, by their names in the contract.
 pub(crate) const USER_ID: &str = "user_id";
@@ -85,19 +85,52 @@ fn id_text(v: &Value) -> Option<Cow<'_, str>> {
 /// Calls `found(type, normalized value)` for every identifier the event carries, before alias
 /// typing (the alias `previousId` is returned separately by [`previous_id`]). Duplicates are
 /// possible; callers deduplicate.
-pub(crate) fn for_each_identifier(event: &Event, mut found: impl FnMut(&str, &str)) {
-    if let Some(v) = event.user_id.as_deref().and_then(|r| normalize(USER_ID, r)) {
+pub(crate) fn for_each_identifier(event: &Event, found: impl FnMut(&str, &str)) {
+    for_each_identifier_in(&IdentityParts::of(event), found);
+}
+
+/// What identifiers are read from: an event's fields, borrowed (so loaders that never build an
+/// [`Event`] read them exactly as the batch path does).
+#[derive(Clone, Copy, Debug)]
+pub struct IdentityParts<'a> {
+    /// The call type.
+    pub call: CallType,
+    /// `userId`, as checked.
+    pub user_id: Option<&'a str>,
+    /// `anonymousId`, as checked.
+    pub anonymous_id: Option<&'a str>,
+    /// An alias call's `previousId`.
+    pub previous_id: Option<&'a str>,
+    /// `traits`.
+    pub traits: &'a Object,
+    /// `context` (only `traits` and `externalIds` are read).
+    pub context: &'a Object,
+}
+
+impl<'a> IdentityParts<'a> {
+    /// The parts of a full event.
+    pub fn of(event: &'a Event) -> IdentityParts<'a> {
+        IdentityParts {
+            call: event.call,
+            user_id: event.user_id.as_deref(),
+            anonymous_id: event.anonymous_id.as_deref(),
+            previous_id: event.previous_id.as_deref(),
+            traits: &event.traits,
+            context: &event.context,
+        }
+    }
+}
+
+/// [`for_each_identifier`] over borrowed parts.
+pub(crate) fn for_each_identifier_in(event: &IdentityParts<'_>, mut found: impl FnMut(&str, &str)) {
+    if let Some(v) = event.user_id.and_then(|r| normalize(USER_ID, r)) {
         found(USER_ID, &v);
     }
-    if let Some(v) = event
-        .anonymous_id
-        .as_deref()
-        .and_then(|r| normalize(ANONYMOUS_ID, r))
-    {
+    if let Some(v) = event.anonymous_id.and_then(|r| normalize(ANONYMOUS_ID, r)) {
         found(ANONYMOUS_ID, &v);
     }
     let context_traits = event.context.get("traits").and_then(Value::as_object);
-    let own_traits = (event.call == CallType::Identify).then_some(&event.traits);
+    let own_traits = (event.call == CallType::Identify).then_some(event.traits);
     for traits in context_traits.into_iter().chain(own_traits) {
         for kind in [EMAIL, PHONE] {
             if let Some(v) = traits
@@ -133,10 +166,15 @@ pub(crate) fn for_each_identifier(event: &Event, mut found: impl FnMut(&str, &st
 
 /// The alias call's `previousId`, trimmed, unless blocked. Its type is settled at processing time.
 pub(crate) fn previous_id(event: &Event) -> Option<&str> {
+    previous_id_in(&IdentityParts::of(event))
+}
+
+/// [`previous_id`] over borrowed parts.
+pub(crate) fn previous_id_in<'a>(event: &IdentityParts<'a>) -> Option<&'a str> {
     if event.call != CallType::Alias {
         return None;
     }
-    let trimmed = event.previous_id.as_deref()?.trim();
+    let trimmed = event.previous_id?.trim();
     (!is_blocked_text(trimmed)).then_some(trimmed)
 }
 

@@ -39,6 +39,7 @@ mod graph;
 pub use engine::profile_id_for;
 use engine::{Engine, NONE};
 pub use explain::{BlockedMerge, Explanation, JoinStep, TypeOverLimit};
+pub use extract::IdentityParts;
 pub use graph::{Added, IdentityGraph, ProfileChanges};
 
 /// The identifier types the contract defines, highest priority first by default (custom types
@@ -470,6 +471,15 @@ impl PreparedEvents {
         e
     }
 
+    /// [`PreparedEvents::push`] for an event given by its borrowed parts.
+    pub fn push_parts(&mut self, parts: &IdentityParts<'_>) -> u32 {
+        let e = self.previous.len() as u32;
+        let previous = prepare_parts(&mut self.engine, parts, &mut self.arena);
+        self.previous.push(previous);
+        self.start.push(self.arena.len() as u32);
+        e
+    }
+
     /// How many events were pushed.
     pub fn len(&self) -> usize {
         self.previous.len()
@@ -531,14 +541,18 @@ fn suppress_all(engine: &mut Engine, suppressed: &Suppression) {
 /// Interns an event's identifiers into `arena` (deduplicated) and returns its alias
 /// `previousId` interned as `[user_id, anonymous_id]`.
 fn prepare(engine: &mut Engine, event: &Event, arena: &mut Vec<u32>) -> [u32; 2] {
+    prepare_parts(engine, &IdentityParts::of(event), arena)
+}
+
+fn prepare_parts(engine: &mut Engine, event: &IdentityParts<'_>, arena: &mut Vec<u32>) -> [u32; 2] {
     let begin = arena.len();
-    extract::for_each_identifier(event, |kind, value| {
+    extract::for_each_identifier_in(event, |kind, value| {
         let x = engine.intern(kind, value);
         if !arena[begin..].contains(&x) {
             arena.push(x);
         }
     });
-    match extract::previous_id(event) {
+    match extract::previous_id_in(event) {
         Some(prev) => [
             engine.intern(extract::USER_ID, prev),
             engine.intern(extract::ANONYMOUS_ID, prev),

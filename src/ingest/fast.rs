@@ -113,6 +113,9 @@ struct Scanner<'a> {
 struct Keys<'a> {
     keys: [&'a str; MAX_KEYS],
     len: usize,
+    /// One bit per key seen, chosen by its length and last byte: keys are compared only when
+    /// their bits collide, which most keys of an object never do.
+    seen: u64,
 }
 
 impl<'a> Keys<'a> {
@@ -120,13 +123,20 @@ impl<'a> Keys<'a> {
         Keys {
             keys: [""; MAX_KEYS],
             len: 0,
+            seen: 0,
         }
     }
 
     fn insert(&mut self, key: &'a str) -> Scan<()> {
-        if self.len == MAX_KEYS || self.keys[..self.len].contains(&key) {
+        if self.len == MAX_KEYS {
             return Err(Unusual);
         }
+        let last = key.as_bytes().last().copied().unwrap_or(0);
+        let bit = 1u64 << ((key.len().wrapping_mul(7) ^ usize::from(last)) & 63);
+        if self.seen & bit != 0 && self.keys[..self.len].contains(&key) {
+            return Err(Unusual);
+        }
+        self.seen |= bit;
         self.keys[self.len] = key;
         self.len += 1;
         Ok(())

@@ -344,21 +344,24 @@ pub(crate) fn parse_text_lean(text: &[u8], place: &Place<'_>) -> Result<Event, R
     }
 }
 
-/// [`parse_text_lean`] that leaves an object `properties` as its checked text (the event's
-/// `properties` stay empty) when the fast scanner reads the message; `None` when the strict
-/// parser did and the event carries its properties.
-pub(crate) fn parse_text_split<'a>(
+/// [`parse_text_lean`] giving the checked message itself, borrowed from `text` where it can be:
+/// the pipeline's path, which builds no [`Event`]. When the fast scanner reads the message, an
+/// object `properties` is left as its checked text (the message's own stay empty); the strict
+/// fallback gives the same message with its properties built, and `None`.
+pub(crate) fn parse_text_checked<'a>(
     text: &'a [u8],
     place: &Place<'_>,
-) -> Result<(Event, Option<&'a str>), Rejection> {
+) -> Result<(Checked<'a>, Option<&'a str>), Rejection> {
     if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
-        return parse_text(text, place).map(|e| (e, None));
+        return parse_text(text, place).map(|e| (Checked::from_event(e), None));
     }
     let utf8 = std::str::from_utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     match super::fast::scan_lean_split(utf8) {
-        Ok((raw, properties)) => check(raw, text, place).map(|e| (e, properties)),
-        Err(super::fast::Unusual) => parse_text_lean_strict(text, place).map(|e| (e, None)),
+        Ok((raw, properties)) => check_borrowed(raw, text, place).map(|c| (c, properties)),
+        Err(super::fast::Unusual) => lean_strict_raw(utf8, place)
+            .and_then(|raw| check_borrowed(raw, text, place))
+            .map(|c| (c, None)),
     }
 }
 
@@ -370,7 +373,12 @@ pub(crate) fn parse_text_lean_strict(text: &[u8], place: &Place<'_>) -> Result<E
     }
     let utf8 = std::str::from_utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
-    let raw = strict::from_str_seed(
+    check(lean_strict_raw(utf8, place)?, text, place)
+}
+
+/// The strict serde parser's lean reading of a message (within the size limit, no batch).
+fn lean_strict_raw<'a>(utf8: &'a str, place: &Place<'_>) -> Result<RawMessage<'a>, Rejection> {
+    strict::from_str_seed(
         utf8,
         MessageSeed {
             keep: true,
@@ -378,8 +386,7 @@ pub(crate) fn parse_text_lean_strict(text: &[u8], place: &Place<'_>) -> Result<E
         },
     )
     .map_err(|e| place.reject("", codes::INVALID_JSON, e.to_string()))?
-    .ok_or_else(|| place.reject("", codes::NOT_AN_OBJECT, "a message must be a JSON object"))?;
-    check(raw, text, place)
+    .ok_or_else(|| place.reject("", codes::NOT_AN_OBJECT, "a message must be a JSON object"))
 }
 
 /// Reads `context` keeping only `traits` and `externalIds` (checked like the rest), `null`
@@ -426,9 +433,17 @@ impl<'de> Visitor<'de> for LeanContext {
     }
 }
 
-fn id_text(f: &Field<'_>) -> Result<Option<String>, ()> {
+/// A borrowed string stays borrowed; an owned one (it held escapes) is copied.
+fn reborrow<'a>(s: &Cow<'a, str>) -> Cow<'a, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b),
+        Cow::Owned(o) => Cow::Owned(o.clone()),
+    }
+}
+
+fn id_text<'a>(f: &Field<'a>) -> Result<Option<Cow<'a, str>>, ()> {
     let text = match f {
-        Field::Str(s) => return Ok((!s.trim().is_empty()).then(|| s.clone().into_owned())),
+        Field::Str(s) => return Ok((!s.trim().is_empty()).then(|| reborrow(s))),
         Field::U64(n) if *n <= MAX_SAFE_INTEGER => n.to_string(),
         Field::I64(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER => n.to_string(),
         #[allow(clippy::cast_possible_truncation)]
@@ -439,14 +454,14 @@ fn id_text(f: &Field<'_>) -> Result<Option<String>, ()> {
         }
         _ => return Err(()),
     };
-    Ok(Some(text))
+    Ok(Some(Cow::Owned(text)))
 }
 
-fn check_id(
-    f: &Option<Field<'_>>,
+fn check_id<'a>(
+    f: &Option<Field<'a>>,
     name: &str,
     place: &Place<'_>,
-) -> Result<Option<String>, Rejection> {
+) -> Result<Option<Cow<'a, str>>, Rejection> {
     match f {
         None => Ok(None),
         Some(f) => id_text(f).map_err(|()| {
@@ -514,7 +529,75 @@ pub(crate) fn digest_hex(parts: &[&[u8]]) -> String {
     out
 }
 
+/// A checked message, borrowing from its text what needs no unescaping: what [`Event`] holds,
+/// before anything is copied. The pipeline keeps its compact record from this, so the fast path
+/// builds no `Event`.
+#[derive(Debug)]
+pub(crate) struct Checked<'a> {
+    pub message_id: Cow<'a, str>,
+    pub call: CallType,
+    pub name: Option<Cow<'a, str>>,
+    pub user_id: Option<Cow<'a, str>>,
+    pub anonymous_id: Option<Cow<'a, str>>,
+    pub previous_id: Option<Cow<'a, str>>,
+    pub group_id: Option<Cow<'a, str>>,
+    pub time: Timestamp,
+    pub received_at: Option<Timestamp>,
+    pub properties: Object,
+    pub traits: Object,
+    pub context: Object,
+    pub integrations: Object,
+}
+
+impl Checked<'_> {
+    /// The event, every string owned.
+    pub(crate) fn into_event(self) -> Event {
+        Event {
+            message_id: self.message_id.into_owned(),
+            call: self.call,
+            name: self.name.map(Cow::into_owned),
+            user_id: self.user_id.map(Cow::into_owned),
+            anonymous_id: self.anonymous_id.map(Cow::into_owned),
+            previous_id: self.previous_id.map(Cow::into_owned),
+            group_id: self.group_id.map(Cow::into_owned),
+            time: self.time,
+            received_at: self.received_at,
+            properties: self.properties,
+            traits: self.traits,
+            context: self.context,
+            integrations: self.integrations,
+        }
+    }
+
+    /// An event's fields, borrowed (its objects are moved out).
+    pub(crate) fn from_event(event: Event) -> Checked<'static> {
+        Checked {
+            message_id: Cow::Owned(event.message_id),
+            call: event.call,
+            name: event.name.map(Cow::Owned),
+            user_id: event.user_id.map(Cow::Owned),
+            anonymous_id: event.anonymous_id.map(Cow::Owned),
+            previous_id: event.previous_id.map(Cow::Owned),
+            group_id: event.group_id.map(Cow::Owned),
+            time: event.time,
+            received_at: event.received_at,
+            properties: event.properties,
+            traits: event.traits,
+            context: event.context,
+            integrations: event.integrations,
+        }
+    }
+}
+
 fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {
+    check_borrowed(raw, text, place).map(Checked::into_event)
+}
+
+fn check_borrowed<'a>(
+    raw: RawMessage<'a>,
+    text: &[u8],
+    place: &Place<'_>,
+) -> Result<Checked<'a>, Rejection> {
     let call = match (&raw.call, place.route_call) {
         (None, Some(route)) => route,
         (None, None) => {
@@ -575,7 +658,7 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
     let mut group_id = None;
     let name = match call {
         CallType::Track => match &raw.event {
-            Some(Field::Str(e)) if !e.is_empty() => Some(e.clone().into_owned()),
+            Some(Field::Str(e)) if !e.is_empty() => Some(reborrow(e)),
             None | Some(Field::Str(_)) => {
                 return Err(place.reject(
                     "event",
@@ -612,7 +695,7 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
     let name = match &raw.name {
         None => name,
         Some(Field::Str(n)) => match call {
-            CallType::Page | CallType::Screen => Some(n.clone().into_owned()),
+            CallType::Page | CallType::Screen => Some(reborrow(n)),
             _ => name,
         },
         Some(_) => return Err(place.reject("name", codes::WRONG_TYPE, "name must be a string")),
@@ -644,7 +727,7 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
     let sent_at = check_time(&raw.sent_at, "sentAt", place)?.or(batch.and_then(|b| b.sent_at));
 
     let own_message_id = match &raw.message_id {
-        Some(Field::Str(id)) if !id.is_empty() => Some(id.clone().into_owned()),
+        Some(Field::Str(id)) if !id.is_empty() => Some(reborrow(id)),
         _ => None,
     };
     let (time, received_at, message_id) = match place.source {
@@ -662,7 +745,10 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
             };
             let id = own_message_id.unwrap_or_else(|| {
                 let at = received_at.0.to_string();
-                format!("edge-{}", digest_hex(&[at.as_bytes(), b"\n", text]))
+                Cow::Owned(format!(
+                    "edge-{}",
+                    digest_hex(&[at.as_bytes(), b"\n", text])
+                ))
             });
             (time, Some(received_at), id)
         }
@@ -676,7 +762,7 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
             })?;
             let id = match own_message_id {
                 Some(id) => id,
-                None if derive_ids => format!("derived-{}", digest_hex(&[text])),
+                None if derive_ids => Cow::Owned(format!("derived-{}", digest_hex(&[text]))),
                 None => {
                     return Err(place.reject(
                         "messageId",
@@ -689,7 +775,7 @@ fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, R
         }
     };
 
-    Ok(Event {
+    Ok(Checked {
         message_id,
         call,
         name,

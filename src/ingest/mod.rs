@@ -400,14 +400,14 @@ pub fn parse_message_lean_strict(
     message::parse_text_lean_strict(trim_json_space(text), &place)
 }
 
-/// [`parse_message_lean`] for the pipeline: when the fast scanner reads the message, an object
-/// `properties` is not built but handed back as its checked text (the event's `properties` are
-/// empty), for [`encode_properties`].
-pub(crate) fn parse_message_split(
+/// [`parse_message_lean`] for the pipeline: the checked message, borrowed from `text` where it
+/// can be, with no [`Event`] built; when the fast scanner reads the message, an object
+/// `properties` is not built but handed back as its checked text, for [`encode_properties`].
+pub(crate) fn parse_message_checked(
     text: &[u8],
     index: usize,
     source: Source,
-) -> Result<(Event, Option<&str>), Rejection> {
+) -> Result<(message::Checked<'_>, Option<&str>), Rejection> {
     let place = Place {
         index,
         prefix: "",
@@ -416,10 +416,11 @@ pub(crate) fn parse_message_split(
         batch: None,
         keep_objects: true,
     };
-    message::parse_text_split(trim_json_space(text), &place)
+    message::parse_text_checked(trim_json_space(text), &place)
 }
 
 pub(crate) use fast::encode_properties;
+pub(crate) use message::Checked;
 
 /// The `writeKey` string at the top level of a body (a batch or a single message), if any:
 /// for the edge's authentication when there is no `Authorization` header.
