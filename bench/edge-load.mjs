@@ -30,7 +30,9 @@ const { values } = parseArgs({
     // The workspace's apply_delay_ms (docs/scaling.md); 60000 measures the acknowledgement alone.
     'apply-delay-ms': { type: 'string' },
     // wrangler's log level for the edge and the floor alike (`warn` drops its per-request lines).
-    'log-level': { type: 'string' },
+    'log-level': { type: 'string', default: 'warn' },
+    // Skip the two floors (quick A/B runs of the edge alone; no ratio is printed).
+    'no-floor': { type: 'boolean', default: false },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -188,10 +190,11 @@ async function startNullWorker(config) {
 const fmt = (r) => `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms per batch, CPU ${r.cpuMsPerBatch.toFixed(1)} ms per batch (${r.cpuByProcess.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')})${r.failures ? `, ${r.failures} FAILED` : ''}`;
 
 const results = {};
-for (const [key, config, label] of [
+const FLOORS = values['no-floor'] ? [] : [
   ['floor', 'wrangler.toml', 'null worker (floor):'],
   ['hop', 'wrangler-hop.toml', 'null worker + object hop:'],
-]) {
+];
+for (const [key, config, label] of FLOORS) {
   const nullWorker = await startNullWorker(config);
   try {
     await load(nullWorker.url, 'any', batches(WARMUP, 'warm'));
@@ -223,7 +226,9 @@ for (const withSegments of EDGES) {
     const r = await measured(edge.processGroup(), edge.url, edge.writeKey, batches(REQUESTS, `run${withSegments}`));
     results[name] = r;
     const ws = (await edge.api('GET', '/v1/workspace')).body;
-    console.log(`${name.padEnd(28)} ${fmt(r)}  (${(r.eventsPerSecond / results.floor.eventsPerSecond * 100).toFixed(0)}% of the floor, ${(r.eventsPerSecond / results.hop.eventsPerSecond * 100).toFixed(0)}% of the floor with the hop; workspace: ${ws.events} events, ${ws.profiles} profiles)`);
+    const ratio = (floor) => `${(r.eventsPerSecond / floor.eventsPerSecond * 100).toFixed(0)}%`;
+    const ratios = results.floor ? `${ratio(results.floor)} of the floor, ${ratio(results.hop)} of the floor with the hop; ` : '';
+    console.log(`${name.padEnd(28)} ${fmt(r)}  (${ratios}workspace: ${ws.events} events, ${ws.profiles} profiles)`);
   } finally {
     await edge.stop();
   }
