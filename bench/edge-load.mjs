@@ -3,12 +3,15 @@
 //
 //   node bench/edge-load.mjs [--requests 400] [--concurrency 4] [--batch 100] [--users 2000]
 //                            [--edge both|plain|segments] [--apply-delay-ms MS]
+//                            [--log-level warn] [--no-floor]
 //
 // Each request is a POST /v1/batch of `--batch` fresh events (identify, track and page calls
 // over a pool of `--users` people, so identity merges and profile updates really happen). The run
 // sends a fixed number of requests with limited concurrency and stops by itself. It runs the edge
 // twice: without saved segments, then with two saved segments (real-time audiences on). Prints
-// sustained events/s, p50/p99 latency per batch and the ratio to the floor. Needs
+// sustained events/s, p50/p99 latency per batch, CPU per batch by process and the ratio to two
+// floors: the null worker, and the null worker plus one hop to a Durable Object
+// (bench/null-worker/hop.mjs). wrangler runs with `--log-level warn` for all three. Needs
 // `scripts/build.sh worker www` first.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
