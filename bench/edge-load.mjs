@@ -3,15 +3,20 @@
 //
 //   node bench/edge-load.mjs [--requests 400] [--concurrency 4] [--batch 100] [--users 2000]
 //                            [--edge both|plain|segments] [--apply-delay-ms MS]
+//                            [--log-level warn] [--no-floor]
 //
 // Each request is a POST /v1/batch of `--batch` fresh events (identify, track and page calls
 // over a pool of `--users` people, so identity merges and profile updates really happen). The run
 // sends a fixed number of requests with limited concurrency and stops by itself. It runs the edge
 // twice: without saved segments, then with two saved segments (real-time audiences on). Prints
-// sustained events/s, p50/p99 latency per batch and the ratio to the floor. Needs
+// sustained events/s, p50/p99 latency per batch, CPU per batch by process and the ratio to two
+// floors: the null worker, and the null worker plus one hop to a Durable Object
+// (bench/null-worker/hop.mjs). wrangler runs with `--log-level warn` for all three. Needs
 // `scripts/build.sh worker www` first.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +32,10 @@ const { values } = parseArgs({
     edge: { type: 'string', default: 'both' },
     // The workspace's apply_delay_ms (docs/scaling.md); 60000 measures the acknowledgement alone.
     'apply-delay-ms': { type: 'string' },
+    // wrangler's log level for the edge and the floor alike (`warn` drops its per-request lines).
+    'log-level': { type: 'string', default: 'warn' },
+    // Skip the two floors (quick A/B runs of the edge alone; no ratio is printed).
+    'no-floor': { type: 'boolean', default: false },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -34,6 +43,7 @@ const CONCURRENCY = Number(values.concurrency);
 const BATCH = Number(values.batch);
 const USERS = Number(values.users);
 const WARMUP = 20;
+const WRANGLER_ARGS = values['log-level'] ? ['--log-level', values['log-level']] : [];
 
 // A small deterministic generator, so every run sends the same messages.
 let seed = 42;
@@ -93,7 +103,7 @@ async function load(url, writeKey, bodies) {
  * /proc: on a shared machine the load's wall time also counts other processes' turns, the CPU
  * spent per batch does not.
  */
-function groupCpuSeconds(pgid) {
+function groupCpuSeconds(pgid, byName = {}) {
   let ticks = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(pid)) continue;
@@ -105,15 +115,32 @@ function groupCpuSeconds(pgid) {
     }
     // Fields after the command name (which may hold spaces): state is field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+    if (Number(fields[2]) !== pgid) continue;
+    const t = Number(fields[11]) + Number(fields[12]);
+    ticks += t;
+    // The process's name: node (wrangler itself, its proxy and request logging) or workerd.
+    let name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (name === 'workerd') {
+      // wrangler runs two: the user's workers (with the inspector) and its own proxy in front.
+      let cmd = '';
+      try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* gone */ }
+      name = cmd.includes('--inspector-addr') ? 'workerd' : 'workerd-proxy';
+    }
+    byName[name] = (byName[name] ?? 0) + t / 100;
   }
   return ticks / 100;
 }
 
 async function measured(pgid, url, writeKey, bodies) {
-  const before = groupCpuSeconds(pgid);
+  const namesBefore = {};
+  const before = groupCpuSeconds(pgid, namesBefore);
   const r = await load(url, writeKey, bodies);
-  r.cpuMsPerBatch = ((groupCpuSeconds(pgid) - before) * 1000) / bodies.length;
+  const namesAfter = {};
+  r.cpuMsPerBatch = ((groupCpuSeconds(pgid, namesAfter) - before) * 1000) / bodies.length;
+  r.cpuByProcess = Object.entries(namesAfter)
+    .map(([name, s]) => [name, ((s - (namesBefore[name] ?? 0)) * 1000) / bodies.length])
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1]);
   return r;
 }
 
@@ -128,12 +155,13 @@ function freePort() {
   });
 }
 
-async function startNullWorker() {
+async function startNullWorker(config) {
   const port = await freePort();
+  const state = await mkdtemp(join(tmpdir(), 'tessera-null-'));
   const child = spawn(process.execPath, [
     join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
-    '--config', join(ROOT, 'bench', 'null-worker', 'wrangler.toml'),
-    '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false',
+    '--config', join(ROOT, 'bench', 'null-worker', config), '--persist-to', state,
+    '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false', ...WRANGLER_ARGS,
   ], {
     cwd: ROOT,
     detached: true,
@@ -152,31 +180,40 @@ async function startNullWorker() {
   return {
     url,
     pgid: child.pid,
-    stop: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
-    }),
+    stop: async () => {
+      await new Promise((resolve) => {
+        child.once('exit', resolve);
+        try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
+      });
+      await rm(state, { recursive: true, force: true });
+    },
   };
 }
 
-const fmt = (r) => `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms per batch, CPU ${r.cpuMsPerBatch.toFixed(1)} ms per batch${r.failures ? `, ${r.failures} FAILED` : ''}`;
+const fmt = (r) => `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms per batch, CPU ${r.cpuMsPerBatch.toFixed(1)} ms per batch (${r.cpuByProcess.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')})${r.failures ? `, ${r.failures} FAILED` : ''}`;
 
 const results = {};
-const nullWorker = await startNullWorker();
-try {
-  await load(nullWorker.url, 'any', batches(WARMUP, 'warm'));
-  results.floor = await measured(nullWorker.pgid, nullWorker.url, 'any', batches(REQUESTS, 'floor'));
-} finally {
-  await nullWorker.stop();
+const FLOORS = values['no-floor'] ? [] : [
+  ['floor', 'wrangler.toml', 'null worker (floor):'],
+  ['hop', 'wrangler-hop.toml', 'null worker + object hop:'],
+];
+for (const [key, config, label] of FLOORS) {
+  const nullWorker = await startNullWorker(config);
+  try {
+    await load(nullWorker.url, 'any', batches(WARMUP, 'warm'));
+    results[key] = await measured(nullWorker.pgid, nullWorker.url, 'any', batches(REQUESTS, key));
+  } finally {
+    await nullWorker.stop();
+  }
+  console.log(`${label.padEnd(28)} ${fmt(results[key])}`);
 }
-console.log(`null worker (floor):         ${fmt(results.floor)}`);
 
 const EDGES = { both: [false, true], plain: [false], segments: [true] }[values.edge];
 if (!EDGES) throw new Error('--edge is both, plain or segments');
 for (const withSegments of EDGES) {
   const workspace = { id: 'bench', write_keys: ['wk_bench'], secret_key: 'sk_bench' };
   if (values['apply-delay-ms'] !== undefined) workspace.apply_delay_ms = Number(values['apply-delay-ms']);
-  const edge = await startEdge({ workspaces: [workspace] });
+  const edge = await startEdge({ workspaces: [workspace], wranglerArgs: WRANGLER_ARGS });
   try {
     await load(edge.url, edge.writeKey, batches(WARMUP, `warm${withSegments}`));
     if (withSegments) {
@@ -192,7 +229,9 @@ for (const withSegments of EDGES) {
     const r = await measured(edge.processGroup(), edge.url, edge.writeKey, batches(REQUESTS, `run${withSegments}`));
     results[name] = r;
     const ws = (await edge.api('GET', '/v1/workspace')).body;
-    console.log(`${name.padEnd(28)} ${fmt(r)}  (${(r.eventsPerSecond / results.floor.eventsPerSecond * 100).toFixed(0)}% of the floor; workspace: ${ws.events} events, ${ws.profiles} profiles)`);
+    const ratio = (floor) => `${(r.eventsPerSecond / floor.eventsPerSecond * 100).toFixed(0)}%`;
+    const ratios = results.floor ? `${ratio(results.floor)} of the floor, ${ratio(results.hop)} of the floor with the hop; ` : '';
+    console.log(`${name.padEnd(28)} ${fmt(r)}  (${ratios}workspace: ${ws.events} events, ${ws.profiles} profiles)`);
   } finally {
     await edge.stop();
   }

@@ -58,9 +58,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * wrangler's output so far; `restart()` stops wrangler and starts it again on the same port and
  * state directory (what survives a restart survives an eviction); `kill()` sends SIGKILL to
  * wrangler's process group (workerd included) without any grace, as a crash or power loss would,
- * and waits until it is gone; `state` is the state directory.
+ * and waits until it is gone; `state` is the state directory. `wranglerArgs` are added to
+ * `wrangler dev`'s command line (the load bench passes its flags to the edge and the floor alike).
  */
-export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo } = {}) {
+export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo, wranglerArgs = [] } = {}) {
   for (const built of ['build/worker/shim.mjs', 'www/dist/index.html']) {
     await access(join(ROOT, built)).catch(() => {
       throw new Error(`${built} is missing: run scripts/build.sh worker www first`);
@@ -70,7 +71,7 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo } =
   const state = persistTo ?? (await mkdtemp(join(tmpdir(), 'tessera-edge-')));
   if (persistTo) await mkdir(persistTo, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
-  let wrangler = await launch({ port, state, workspaces, url });
+  let wrangler = await launch({ port, state, workspaces, url, wranglerArgs });
 
   async function stop() {
     await wrangler.stop();
@@ -81,7 +82,7 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo } =
   }
   async function restart() {
     await wrangler.stop();
-    wrangler = await launch({ port, state, workspaces, url });
+    wrangler = await launch({ port, state, workspaces, url, wranglerArgs });
   }
 
   const [first] = workspaces;
@@ -134,7 +135,7 @@ export async function startEdge({ workspaces = DEFAULT_WORKSPACES, persistTo } =
 }
 
 /** Starts `wrangler dev` and waits until it answers; `{stop, output}`. */
-async function launch({ port, state, workspaces, url }) {
+async function launch({ port, state, workspaces, url, wranglerArgs }) {
   const args = [
     WRANGLER, 'dev',
     '--ip', '127.0.0.1',
@@ -142,6 +143,7 @@ async function launch({ port, state, workspaces, url }) {
     '--show-interactive-dev-session=false',
     '--persist-to', state,
     '--var', `WORKSPACES:${JSON.stringify(workspaces)}`,
+    ...wranglerArgs,
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
