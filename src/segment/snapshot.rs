@@ -15,7 +15,8 @@ use super::store::{
 use crate::event::CallType;
 
 const MAGIC: &[u8; 8] = b"TSNAP\r\n\x1a";
-/// The snapshot format this build writes and reads.
+/// The snapshot format this build writes and reads. The builder's schema reader
+/// (`www/src/engine/schema.ts`) follows it too: a new format changes both.
 pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Why a snapshot could not be loaded.

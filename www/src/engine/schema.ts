@@ -1,6 +1,6 @@
 // What a snapshot holds, for the builder's pickers: event names per call, property and trait
 // paths with a few of their string values, identifier types. Read straight from the snapshot
-// bytes (format 1, src/segment/snapshot.rs) in the Web Worker; an unknown format gives an empty
+// bytes (format 2, src/segment/snapshot.rs) in the Web Worker; an unknown format gives an empty
 // schema, never an error, because evaluation does not depend on it.
 
 export interface EventKind { call: string; name: string | null; count: number }
@@ -18,6 +18,8 @@ export interface Schema {
 export const EMPTY_SCHEMA: Schema = { events: [], properties: [], traits: [], identifiers: [] };
 
 const CALLS = ['track', 'identify', 'page', 'screen', 'group', 'alias'];
+/** The snapshot format this reader follows (`SNAPSHOT_VERSION` in src/segment/snapshot.rs). */
+const SNAPSHOT_FORMAT = 2;
 const MAX_VALUES = 40;
 
 class Reader {
@@ -77,11 +79,11 @@ function columns(r: Reader): Path[] {
   return out.sort((a, b) => b.entries - a.entries || a.path.localeCompare(b.path));
 }
 
-/** The schema of snapshot `bytes`, or the empty schema when it is not format 1. */
+/** The schema of snapshot `bytes`, or the empty schema when it is not format 2. */
 export function readSchema(bytes: Uint8Array): Schema {
   if (bytes.length < 24 || text.decode(bytes.subarray(0, 5)) !== 'TSNAP') return EMPTY_SCHEMA;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(8, true) !== 1) return EMPTY_SCHEMA;
+  if (view.getUint32(8, true) !== SNAPSHOT_FORMAT) return EMPTY_SCHEMA;
   try {
     const r = new Reader(bytes, 20, bytes.length - 4);
     const times = r.varint();
@@ -103,7 +105,7 @@ export function readSchema(bytes: Uint8Array): Schema {
       const call = CALLS[r.varint()] ?? 'track';
       const name = r.varint() === 1 ? text.decode(r.bytes()) : null;
       const count = r.varint();
-      r.skipVarints(2 * count);
+      r.skipVarints(count); // the rows, in time order
       events.push({ call, name, count });
     }
     const properties = columns(r);
