@@ -530,29 +530,33 @@ impl Run<'_> {
         };
         let mut current = usize::MAX;
         let mut acc = Acc::new();
-        for (row, v) in column.cursor() {
-            let row = row as usize;
-            if !rows.get(row) {
-                continue;
-            }
-            let x = match v {
-                Encoded::Num(x) => x,
-                Encoded::Str(id) => match column.strings.get(id as usize).and_then(numeric_str) {
-                    Some(x) => x,
-                    None => continue,
-                },
-                _ => continue,
-            };
-            let p = walk.profile_of(row);
-            if p != current {
-                if current != usize::MAX {
-                    out.assign(current, agg.holds(finish(&acc)));
+        // Only the blocks holding a matching row are read, and only those rows' values decoded.
+        let holds_row = |lo: usize, hi: usize| rows.next_set(lo).is_some_and(|r| r < hi);
+        column.for_each_in(
+            holds_row,
+            |row| rows.get(row),
+            |row, v| {
+                let x = match v {
+                    Encoded::Num(x) => x,
+                    Encoded::Str(id) => {
+                        match column.strings.get(id as usize).and_then(numeric_str) {
+                            Some(x) => x,
+                            None => return,
+                        }
+                    }
+                    _ => return,
+                };
+                let p = walk.profile_of(row as usize);
+                if p != current {
+                    if current != usize::MAX {
+                        out.assign(current, agg.holds(finish(&acc)));
+                    }
+                    current = p;
+                    acc = Acc::new();
                 }
-                current = p;
-                acc = Acc::new();
-            }
-            acc.add(x);
-        }
+                acc.add(x);
+            },
+        );
         if current != usize::MAX {
             out.assign(current, agg.holds(finish(&acc)));
         }
