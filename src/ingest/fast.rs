@@ -273,16 +273,21 @@ impl<'a> Scanner<'a> {
             _ => return Err(Unusual),
         }
         let integer_end = i;
+        // The end of the one or more digits a fraction or an exponent must have from `i`.
+        let digits_from = |i: usize| -> Scan<usize> {
+            let end = i + bytes[i.min(bytes.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if end == i {
+                Err(Unusual)
+            } else {
+                Ok(end)
+            }
+        };
         let mut float = false;
         if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            let from = i;
-            while let Some(b'0'..=b'9') = bytes.get(i) {
-                i += 1;
-            }
-            if i == from {
-                return Err(Unusual);
-            }
+            i = digits_from(i + 1)?;
             float = true;
         }
         if let Some(b'e' | b'E') = bytes.get(i) {
@@ -290,13 +295,7 @@ impl<'a> Scanner<'a> {
             if let Some(b'+' | b'-') = bytes.get(i) {
                 i += 1;
             }
-            let from = i;
-            while let Some(b'0'..=b'9') = bytes.get(i) {
-                i += 1;
-            }
-            if i == from {
-                return Err(Unusual);
-            }
+            i = digits_from(i)?;
             float = true;
         }
         self.at = i;

@@ -127,12 +127,8 @@ fn parse_line(
     keep_objects: bool,
 ) -> Result<Event, Rejection> {
     let place = Place {
-        index: line,
-        prefix: "",
-        route_call: None,
-        source,
-        batch: None,
         keep_objects,
+        ..Place::alone(line, source)
     };
     message::parse_text(text, &place)
 }

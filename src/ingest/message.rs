@@ -285,6 +285,18 @@ pub(crate) struct Place<'a> {
 }
 
 impl Place<'_> {
+    /// A message read on its own (an NDJSON line, say): no route, no batch, no path prefix.
+    pub(crate) fn alone(index: usize, source: Source) -> Place<'static> {
+        Place {
+            index,
+            prefix: "",
+            route_call: None,
+            source,
+            batch: None,
+            keep_objects: true,
+        }
+    }
+
     fn path(&self, field: &str) -> String {
         match (self.prefix.is_empty(), field.is_empty()) {
             (true, _) => field.to_owned(),

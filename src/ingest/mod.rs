@@ -355,14 +355,7 @@ pub fn parse_request(route: Route, body: &[u8], source: Source) -> Result<Outcom
 /// Parses one message (an NDJSON line, say) at position `index`, with no route: its `type`
 /// field is required. Rejection paths are relative to the message (`event`, `context.traits`).
 pub fn parse_message(text: &[u8], index: usize, source: Source) -> Result<Event, Rejection> {
-    let place = Place {
-        index,
-        prefix: "",
-        route_call: None,
-        source,
-        batch: None,
-        keep_objects: true,
-    };
+    let place = Place::alone(index, source);
     message::parse_text(trim_json_space(text), &place)
 }
 
@@ -370,14 +363,7 @@ pub fn parse_message(text: &[u8], index: usize, source: Source) -> Result<Event,
 /// read: the same verdicts, codes and paths, but the event's `context` holds only `traits` and
 /// `externalIds` and its `integrations` stay empty, which saves most of the parsing work.
 pub fn parse_message_lean(text: &[u8], index: usize, source: Source) -> Result<Event, Rejection> {
-    let place = Place {
-        index,
-        prefix: "",
-        route_call: None,
-        source,
-        batch: None,
-        keep_objects: true,
-    };
+    let place = Place::alone(index, source);
     message::parse_text_lean(trim_json_space(text), &place)
 }
 
@@ -389,14 +375,7 @@ pub fn parse_message_lean_strict(
     index: usize,
     source: Source,
 ) -> Result<Event, Rejection> {
-    let place = Place {
-        index,
-        prefix: "",
-        route_call: None,
-        source,
-        batch: None,
-        keep_objects: true,
-    };
+    let place = Place::alone(index, source);
     message::parse_text_lean_strict(trim_json_space(text), &place)
 }
 
@@ -408,14 +387,7 @@ pub(crate) fn parse_message_checked(
     index: usize,
     source: Source,
 ) -> Result<(message::Checked<'_>, Option<&str>), Rejection> {
-    let place = Place {
-        index,
-        prefix: "",
-        route_call: None,
-        source,
-        batch: None,
-        keep_objects: true,
-    };
+    let place = Place::alone(index, source);
     message::parse_text_checked(trim_json_space(text), &place)
 }
 
