@@ -1,9 +1,10 @@
 //! Evaluation of a validated segment over a [`Store`] at a given `now`.
 //!
 //! Every condition becomes a bitset over profiles. Event conditions first build a bitset over
-//! event rows (posting lists of the matching names, AND the property filters, which are decided
-//! once per distinct string of a column), then walk the set rows together with the profile row
-//! ranges to aggregate, so the cost is linear in the matching events plus the profiles.
+//! event rows (the window's slice of each matching name's time-ordered posting list, narrowed by
+//! the property filters, which read only the column blocks holding a candidate row and decide
+//! each distinct string once), then walk the set rows together with the profile row ranges to
+//! aggregate, so the cost follows the matching events plus the profiles, not the history.
 
 use super::definition::{
     AggregateFn, Condition, EventCondition, EventMatch, Filter, Segment, TimeBound, Window,

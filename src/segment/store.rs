@@ -2,9 +2,10 @@
 //!
 //! Rows are events: each profile's events are contiguous and in canonical order (time, then
 //! `messageId`), so a profile is a row range. Per event the store keeps an `i64` time; event
-//! names live in per-(call, name) posting lists and property values in per-path columns, both
-//! delta/varint encoded byte streams, which keeps the resident size near a dozen bytes per event
-//! plus a few per property value. Traits are columns too, with profiles as rows.
+//! names live in per-(call, name) posting lists (rows and times in time order) and property
+//! values in per-path columns (varint-encoded row gaps and values, with a block index), which
+//! keeps the resident size near two dozen bytes per event plus a few per property value. Traits
+//! are columns too, with profiles as rows.
 
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
