@@ -2,8 +2,8 @@
 //! Workers, and by the page in `www/`.
 //!
 //! Only conversion lives here; every answer comes from the core, so the page, the CLI and the
-//! edge agree. JS values are built in the `js` module; the `Engine` class is in [`engine`] over the plain
-//! Rust state in [`workspace`]; standalone activation helpers are in [`activation`].
+//! edge agree. JS values are built in the `js` module; the `Engine` class is in [`engine`] over
+//! the plain Rust state in [`workspace`]; standalone activation helpers are in [`activation`].
 #![deny(missing_docs)]
 
 pub mod activation;
