@@ -420,8 +420,11 @@ fn parse_limit(
 }
 
 /// Reads a stored event back (it was accepted once, so it parses).
+/// A stored event as the object uses it: identity reads only `context.traits` and
+/// `context.externalIds`, the compact forms only names, times and properties (the full JSON stays
+/// in the `events` table), so the lean parse with its fast scanner is enough.
 fn parse_stored(json: &str) -> Option<Event> {
-    ingest::parse_message(json.as_bytes(), 0, Source::File { derive_ids: false }).ok()
+    ingest::parse_message_lean(json.as_bytes(), 0, Source::File { derive_ids: false }).ok()
 }
 
 fn identifiers_hash(profile: &Profile) -> u64 {
