@@ -11,21 +11,12 @@
 import { readFileSync } from 'node:fs';
 
 import { arg, launch, median, p95, serve, signedIn, snapshotFile } from './support.mjs';
+import { SEGMENTS } from '../reference-segments.mjs';
 
 const EVENTS = arg('events', 1_000_000);
 const ROUNDS = arg('rounds', 15);
 const NOW = '2026-06-01T00:00:00Z';
 const TARGET_MS = 16;
-
-// The six reference segments of benches/segments.rs.
-const SEGMENTS = {
-  S1: { event: 'Order Completed', within: '30d', count: { gte: 2 } },
-  S2: { and: [{ event: 'Order Completed', sum: { property: 'revenue', gt: 200 } }, { trait: 'plan', op: 'eq', value: 'pro' }] },
-  S3: { and: [{ event: '*', call: 'page', within: '7d', where: [{ property: 'path', op: 'starts_with', value: '/pricing' }] }, { not: { event: 'Order Completed' } }] },
-  S4: { event: 'Product Added', within: '14d', not_followed_by: { event: 'Order Completed', within: '1d' } },
-  S5: { and: [{ or: [{ trait: 'country', op: 'in', value: ['US', 'CA'] }, { trait: 'age', op: 'gte', value: 40 }] }, { event: 'Email Opened', count: { gte: 3 } }] },
-  S6: { last_seen: { before: '60d' } },
-};
 
 const snapshot = readFileSync(snapshotFile('events', EVENTS));
 const server = await serve(snapshot, EVENTS);

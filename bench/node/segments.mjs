@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { load, root } from '../../tests/npm/install.mjs';
+import { SEGMENTS } from '../reference-segments.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,14 +27,6 @@ const tessera = arg('tessera', join(targetDir, 'release', 'tessera'));
 if (!existsSync(tessera)) throw new Error(`${tessera} is missing: cargo build --release (or pass --tessera PATH)`);
 
 const NOW = '2026-06-01T00:00:00Z';
-const SEGMENTS = {
-  S1: { event: 'Order Completed', within: '30d', count: { gte: 2 } },
-  S2: { and: [{ event: 'Order Completed', sum: { property: 'revenue', gt: 200 } }, { trait: 'plan', op: 'eq', value: 'pro' }] },
-  S3: { and: [{ event: '*', call: 'page', within: '7d', where: [{ property: 'path', op: 'starts_with', value: '/pricing' }] }, { not: { event: 'Order Completed' } }] },
-  S4: { event: 'Product Added', within: '14d', not_followed_by: { event: 'Order Completed', within: '1d' } },
-  S5: { and: [{ or: [{ trait: 'country', op: 'in', value: ['US', 'CA'] }, { trait: 'age', op: 'gte', value: 40 }] }, { event: 'Email Opened', count: { gte: 3 } }] },
-  S6: { last_seen: { before: '60d' } },
-};
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));

@@ -18,7 +18,7 @@ use serde_json::{Map, Number, Value};
 
 use super::message::{Field, RawMessage};
 use super::strict;
-use crate::segment::{FlatProperty, PropertyEncoder};
+use crate::segment::{addressable, push_key, FlatProperty, PropertyEncoder};
 
 /// Nesting deeper than this goes to the strict parser (serde_json's own limit is 128).
 const MAX_DEPTH: u32 = 64;
@@ -481,7 +481,7 @@ impl<'a> Scanner<'a> {
         let members = &mut members[..len];
         members.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for &(key, at) in members.iter() {
-            if key.is_empty() || key.contains('.') {
+            if !addressable(key) {
                 continue;
             }
             self.at = at;
@@ -511,11 +511,7 @@ impl<'a> Scanner<'a> {
                 }
                 _ => self.flat_scalar()?,
             };
-            let len = path.len();
-            if len > 0 {
-                path.push('.');
-            }
-            path.push_str(key);
+            let len = push_key(path, key);
             encoder.encode_value(path, value, out);
             if let FlatProperty::Nested = value {
                 self.at = at;

@@ -27,5 +27,6 @@ pub use eval::Evaluation;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use store::{EncodedEvent, FlatProperty, MemoryUsage, PropertyEncoder, Store, StoreBuilder};
 
-/// The store's column values, for summaries read straight from the columns (suggestions).
-pub(crate) use store::{Column, Encoded};
+/// The store's column values, for summaries read straight from the columns (suggestions), and
+/// its dot-path rules, for loaders that walk properties in their own text.
+pub(crate) use store::{addressable, push_key, Column, Encoded};

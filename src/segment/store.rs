@@ -464,16 +464,12 @@ impl PropertyEncoder {
 
     /// Appends the encoding of one event's `properties` to `out`.
     pub fn encode(&mut self, properties: &Map<String, Value>, out: &mut Vec<u8>) {
-        // Same walk as `ColumnsBuilder::add`: empty keys, keys with a `.` and nulls are left out.
+        // Same walk as `ColumnsBuilder::add`: keys no path names and nulls are left out.
         for (key, value) in properties {
-            if key.is_empty() || key.contains('.') || value.is_null() {
+            if !addressable(key) || value.is_null() {
                 continue;
             }
-            let len = self.path.len();
-            if len > 0 {
-                self.path.push('.');
-            }
-            self.path.push_str(key);
+            let len = push_key(&mut self.path, key);
             let id = intern(&mut self.paths, &mut self.index, &self.path);
             put_varint(out, u64::from(id));
             match value {
@@ -525,6 +521,23 @@ fn flat_scalar(out: &mut Vec<u8>, v: &Value) {
         Value::Bool(b) => flat_property(out, &FlatProperty::Bool(*b)),
         _ => out.push(FLAT_OBJECT),
     }
+}
+
+/// Whether a dot path can name `key`. Keys holding a `.` can never be reached (paths split on
+/// `.`), and an empty key would make `{"": {"a": 1}}` and `{"a": 1}` the same path, so both are
+/// left out of the store rather than made ambiguous.
+pub(crate) fn addressable(key: &str) -> bool {
+    !key.is_empty() && !key.contains('.')
+}
+
+/// Appends `key` to the dot path `path`; returns the length to truncate back to.
+pub(crate) fn push_key(path: &mut String, key: &str) -> usize {
+    let len = path.len();
+    if len > 0 {
+        path.push('.');
+    }
+    path.push_str(key);
+    len
 }
 
 /// The id of `path`, numbered in order of first appearance.
@@ -598,40 +611,39 @@ struct ColumnsBuilder {
 }
 
 impl ColumnsBuilder {
-    /// Adds every value reachable by a dot path. Keys holding a `.` can never be reached by a
-    /// path (paths split on `.`), and an empty key would make `{"": {"a": 1}}` and `{"a": 1}`
-    /// the same path, so both are left out rather than made ambiguous.
+    /// Adds every value reachable by a dot path (see [`addressable`]).
     fn add(&mut self, row: u32, object: &Map<String, Value>) {
         for (key, value) in object {
-            if key.is_empty() || key.contains('.') || value.is_null() {
+            if !addressable(key) || value.is_null() {
                 continue;
             }
-            let len = self.path.len();
-            if len > 0 {
-                self.path.push('.');
-            }
-            self.path.push_str(key);
-            let i = match self.index.get(self.path.as_str()) {
-                Some(&i) => i,
-                None => {
-                    self.builders.push(ColumnBuilder {
-                        column: Column {
-                            path: self.path.clone(),
-                            ..Column::default()
-                        },
-                        ..ColumnBuilder::default()
-                    });
-                    self.index
-                        .insert(self.path.clone(), self.builders.len() - 1);
-                    self.builders.len() - 1
-                }
-            };
+            let len = push_key(&mut self.path, key);
+            // The path buffer is lent out while `column` borrows the builder.
+            let path = std::mem::take(&mut self.path);
+            let i = self.column(&path);
+            self.path = path;
             self.builders[i].push(row, value);
             if let Value::Object(inner) = value {
                 self.add(row, inner);
             }
             self.path.truncate(len);
         }
+    }
+
+    /// The index of the column at `path`, created empty when new.
+    fn column(&mut self, path: &str) -> usize {
+        if let Some(&i) = self.index.get(path) {
+            return i;
+        }
+        self.builders.push(ColumnBuilder {
+            column: Column {
+                path: path.to_owned(),
+                ..Column::default()
+            },
+            ..ColumnBuilder::default()
+        });
+        self.index.insert(path.to_owned(), self.builders.len() - 1);
+        self.builders.len() - 1
     }
 
     fn finish(self) -> Columns {
@@ -975,24 +987,7 @@ impl StoreBuilder {
         if let Some(&c) = self.flat_columns.get(i).filter(|&&c| c != usize::MAX) {
             return Some(c);
         }
-        let path = encoder.path(id)?;
-        let columns = &mut self.properties;
-        let c = match columns.index.get(path) {
-            Some(&c) => c,
-            None => {
-                columns.builders.push(ColumnBuilder {
-                    column: Column {
-                        path: path.to_string(),
-                        ..Column::default()
-                    },
-                    ..ColumnBuilder::default()
-                });
-                columns
-                    .index
-                    .insert(path.to_string(), columns.builders.len() - 1);
-                columns.builders.len() - 1
-            }
-        };
+        let c = self.properties.column(encoder.path(id)?);
         if self.flat_columns.len() <= i {
             self.flat_columns.resize(i + 1, usize::MAX);
         }

@@ -130,8 +130,7 @@ impl Engine {
         options: JsValue,
     ) -> std::result::Result<JsValue, JsValue> {
         thrown((|| {
-            let options = js::options(&options)?;
-            let derive = js::flag(options.get("deriveIds"), "options.deriveIds")?;
+            let derive = js::derive_ids(&options)?;
             let text = js::messages(&messages)?;
             let report = self.workspace.ingest(&text, derive)?;
             Ok(js::ingest_report(&report))
@@ -145,8 +144,7 @@ impl Engine {
         options: JsValue,
     ) -> std::result::Result<JsValue, JsValue> {
         thrown((|| {
-            let options = js::options(&options)?;
-            let derive = js::flag(options.get("deriveIds"), "options.deriveIds")?;
+            let derive = js::derive_ids(&options)?;
             let text = js::messages(&messages)?;
             Ok(js::report(&crate::validation::validate_file(&text, derive)))
         })())

@@ -156,6 +156,12 @@ pub fn flag(value: Option<&Value>, path: &str) -> Result<bool> {
     }
 }
 
+/// `options.deriveIds` of a file-mode call (`ingest`, `validate`).
+pub fn derive_ids(options: &JsValue) -> Result<bool> {
+    let options = self::options(options)?;
+    flag(options.get("deriveIds"), "options.deriveIds")
+}
+
 /// Messages as file text: NDJSON (or a batch document) as given, an array as its JSON.
 pub fn messages(value: &JsValue) -> Result<Vec<u8>> {
     if let Some(text) = value.as_string() {

@@ -36,8 +36,7 @@ fn derive_ids(options: &JsValue) -> Result<bool, EngineError> {
     if let Some(b) = options.as_bool() {
         return Ok(b);
     }
-    let options = js::options(options)?;
-    js::flag(options.get("deriveIds"), "options.deriveIds")
+    js::derive_ids(options)
 }
 
 /// Validates messages as `tessera validate` does: NDJSON text (one message a line), a batch

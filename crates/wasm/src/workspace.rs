@@ -143,6 +143,14 @@ enum Data {
     Snapshot,
 }
 
+/// Mutable views of [`Data::Events`]: the graph, the events, their index and deleted ids.
+type IngestedParts<'a> = (
+    &'a mut Box<IdentityGraph>,
+    &'a mut Vec<Event>,
+    &'a mut FxHashMap<Box<str>, u32>,
+    &'a mut FxHashSet<Box<str>>,
+);
+
 /// Events, identity and the segment store of one engine.
 pub struct Workspace {
     data: Data,
@@ -207,22 +215,26 @@ impl Workspace {
         Ok(Workspace::with(Data::Resolved { events, resolution }))
     }
 
+    /// The ingested events' parts, or a `needs_events` error saying `refusal` when this engine
+    /// was loaded from a snapshot or resolved profiles.
+    fn ingested(&mut self, refusal: &str) -> Result<IngestedParts<'_>> {
+        match &mut self.data {
+            Data::Events {
+                graph,
+                events,
+                index,
+                deleted,
+            } => Ok((graph, events, index, deleted)),
+            _ => Err(EngineError::new(NEEDS_EVENTS, "", refusal)),
+        }
+    }
+
     /// Reads messages in file mode (NDJSON, a batch document or a JSON array), keeps one event
     /// per `messageId` and adds the new ones to the identity graph.
     pub fn ingest(&mut self, text: &[u8], derive_ids: bool) -> Result<IngestReport> {
-        let Data::Events {
-            graph,
-            events,
-            index,
-            deleted,
-        } = &mut self.data
-        else {
-            return Err(EngineError::new(
-                NEEDS_EVENTS,
-                "",
-                "this engine was loaded from a snapshot or resolved profiles and takes no events",
-            ));
-        };
+        let (graph, events, index, deleted) = self.ingested(
+            "this engine was loaded from a snapshot or resolved profiles and takes no events",
+        )?;
         let outcome = ingest::read_file_bytes(text, Source::File { derive_ids });
         let mut report = IngestReport {
             accepted: outcome.accepted.len(),
@@ -364,19 +376,8 @@ impl Workspace {
     /// Deletes a profile (a privacy request): its events leave, its identifiers are suppressed
     /// so they never form a profile again. `None` for an unknown id.
     pub fn delete_profile(&mut self, id: &str) -> Result<Option<Deletion>> {
-        let Data::Events {
-            graph,
-            events,
-            index,
-            deleted,
-        } = &mut self.data
-        else {
-            return Err(EngineError::new(
-                NEEDS_EVENTS,
-                "",
-                "only an engine that ingested the events can delete a profile",
-            ));
-        };
+        let (graph, events, index, deleted) =
+            self.ingested("only an engine that ingested the events can delete a profile")?;
         let Some(deletion) = graph.delete_profile(id) else {
             return Ok(None);
         };
@@ -395,13 +396,8 @@ impl Workspace {
     /// Removes an identifier (a shared device id, say): from now on it acts as blocked, as if it
     /// had been from the start. True when some event carried it.
     pub fn remove_identifier(&mut self, kind: &str, value: &str) -> Result<bool> {
-        let Data::Events { graph, .. } = &mut self.data else {
-            return Err(EngineError::new(
-                NEEDS_EVENTS,
-                "",
-                "only an engine that ingested the events can remove an identifier",
-            ));
-        };
+        let (graph, ..) =
+            self.ingested("only an engine that ingested the events can remove an identifier")?;
         let known = graph.remove_identifier(kind, value);
         self.store = None;
         self.resolution = None;
