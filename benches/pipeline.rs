@@ -1,6 +1,11 @@
 //! The streaming batch path end to end on a generated NDJSON file, one thread: read + parse +
 //! validate, dedup, resolve, store build, with peak memory (VmHWM).
 //!
+//! Two runs over the same file: the profiles pipeline (`tessera profiles`: parse + validate +
+//! dedup + resolve, names and properties checked but not kept), then the store pipeline
+//! (`tessera snapshot`: the same, keeping properties, then the store build).
+//! `TESSERA_PIPELINE_RUNS=profiles` or `=store` runs one of them.
+//!
 //! `TESSERA_PIPELINE_FILE=/tmp/events.ndjson cargo bench --bench pipeline` (write the file
 //! with `tessera gen --events N -o FILE`). Without the variable, 1,000,000 events are generated
 //! into a temporary file first.
@@ -115,14 +120,35 @@ fn main() {
     };
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("{path}: {:.0} MB", bytes as f64 / 1e6);
+    let runs = std::env::var("TESSERA_PIPELINE_RUNS").unwrap_or_default();
+    if runs != "store" {
+        println!("-- profiles pipeline (tessera profiles)");
+        run(&path, bytes, false);
+    }
+    if runs != "profiles" {
+        println!("-- store pipeline (tessera snapshot)");
+        run(&path, bytes, true);
+    }
+}
+
+/// Forgets the peak memory so far (`/proc/self/clear_refs`), so each run reports its own.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn run(path: &str, bytes: u64, keep_store: bool) {
+    reset_peak_memory();
     let started = now();
 
     let t = now();
-    let mut loader = Loader::new(
-        &IdentitySettings::default(),
-        Source::File { derive_ids: false },
-    );
-    let file = std::fs::File::open(&path).expect("events file");
+    let settings = IdentitySettings::default();
+    let source = Source::File { derive_ids: false };
+    let mut loader = if keep_store {
+        Loader::new(&settings, source)
+    } else {
+        Loader::profiles_only(&settings, source)
+    };
+    let file = std::fs::File::open(path).expect("events file");
     if std::env::var("TESSERA_PIPELINE_READ").as_deref() == Ok("buffered") {
         loader
             .read(BufReader::with_capacity(1 << 20, file))
@@ -154,6 +180,19 @@ fn main() {
     let resolved = deduped.resolve();
     stage("resolve (compact input)", kept, since(t));
     let profiles = resolved.resolution.profiles.len();
+    let unresolved = resolved.resolution.unresolved();
+    let resolved_at = since(started);
+
+    if !keep_store {
+        let out = resolved.into_profiles();
+        let (total, total_cpu) = since(started);
+        println!(
+            "end to end: wall {total:.2} s, cpu {total_cpu:.2} s for {kept} events ({} duplicates dropped), {profiles} profiles, {unresolved} unresolved; peak memory (VmHWM) {:.0} MB",
+            out.duplicates,
+            peak_memory_mb()
+        );
+        return;
+    }
 
     let t = now();
     let loaded = resolved.build_store();
@@ -162,9 +201,9 @@ fn main() {
     let (total, total_cpu) = since(started);
     let memory = loaded.store.memory_usage();
     println!(
-        "end to end: wall {total:.2} s, cpu {total_cpu:.2} s for {kept} events ({} duplicates dropped), {profiles} profiles, {} unresolved; store {:.1} B/event; peak memory (VmHWM) {:.0} MB",
+        "end to end: wall {total:.2} s, cpu {total_cpu:.2} s for {kept} events ({} duplicates dropped), {profiles} profiles, {unresolved} unresolved (to resolved: cpu {:.2} s); store {:.1} B/event; peak memory (VmHWM) {:.0} MB",
         loaded.duplicates,
-        loaded.resolution.unresolved(),
+        resolved_at.1,
         memory.bytes_per_event(),
         peak_memory_mb()
     );

@@ -100,6 +100,9 @@ fn hash_id(id: &str) -> u64 {
 /// Reads messages and keeps their compact form; [`Loader::finish`] resolves and builds the store.
 pub struct Loader {
     source: Source,
+    /// Whether each event's name and properties are kept, for the store; a profiles-only
+    /// loader still checks them but keeps only what resolution reads.
+    keeps_store: bool,
     prepared: PreparedEvents,
     records: Records,
     names: Vec<Box<str>>,
@@ -115,6 +118,7 @@ impl Loader {
     pub fn new(settings: &IdentitySettings, source: Source) -> Loader {
         Loader {
             source,
+            keeps_store: true,
             prepared: PreparedEvents::new(settings),
             records: Records {
                 message_ids: String::new(),
@@ -134,6 +138,16 @@ impl Loader {
             rejected: Vec::new(),
             accepted: 0,
             line: 0,
+        }
+    }
+
+    /// A loader for profiles alone ([`Resolved::into_profiles`]): every message is checked as
+    /// for the store, but names and properties are not kept, which is most of what a message
+    /// weighs. [`Resolved::build_store`] must not be called on what it gives.
+    pub fn profiles_only(settings: &IdentitySettings, source: Source) -> Loader {
+        Loader {
+            keeps_store: false,
+            ..Loader::new(settings, source)
         }
     }
 
@@ -266,25 +280,27 @@ impl Loader {
         r.message_ids.push_str(&event.message_id);
         r.message_id_ends.push(r.message_ids.len() as u64);
         r.time.push(event.time.0);
-        r.call.push(event.call);
-        let name = match event.name.as_deref() {
-            None => NONE,
-            Some(n) => match self.name_index.get(n) {
-                Some(&id) => id,
-                None => {
-                    let id = self.names.len() as u32;
-                    self.names.push(n.into());
-                    self.name_index.insert(n.into(), id);
-                    id
-                }
-            },
-        };
-        r.name.push(name);
-        match properties {
-            Some(text) => ingest::encode_properties(text, &mut self.encoder, &mut r.properties),
-            None => self.encoder.encode(&event.properties, &mut r.properties),
+        if self.keeps_store {
+            r.call.push(event.call);
+            let name = match event.name.as_deref() {
+                None => NONE,
+                Some(n) => match self.name_index.get(n) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.names.len() as u32;
+                        self.names.push(n.into());
+                        self.name_index.insert(n.into(), id);
+                        id
+                    }
+                },
+            };
+            r.name.push(name);
+            match properties {
+                Some(text) => ingest::encode_properties(text, &mut self.encoder, &mut r.properties),
+                None => self.encoder.encode(&event.properties, &mut r.properties),
+            }
+            r.property_ends.push(r.properties.len() as u64);
         }
-        r.property_ends.push(r.properties.len() as u64);
         let traits = take_profile_traits(&mut event);
         if traits.is_empty() {
             r.traits.push(NONE);
@@ -434,8 +450,26 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The profiles alone, for a loader made by [`Loader::profiles_only`] (or any other).
+    pub fn into_profiles(self) -> Profiles {
+        Profiles {
+            resolution: self.resolution,
+            rejected: self.loader.rejected,
+            accepted: self.loader.accepted,
+            duplicates: self.duplicates,
+        }
+    }
+
     /// Builds the segment store: the store stage.
+    ///
+    /// # Panics
+    ///
+    /// On a loader made by [`Loader::profiles_only`], which kept no properties to build from.
     pub fn build_store(self) -> Loaded {
+        assert!(
+            self.loader.keeps_store,
+            "build_store needs a loader that keeps properties (Loader::new)"
+        );
         let Resolved {
             loader,
             canonical,
@@ -525,6 +559,38 @@ impl Resolved {
             duplicates,
         }
     }
+}
+
+/// What the profiles-only pipeline gives: [`Loaded`] without the store.
+#[derive(Debug)]
+pub struct Profiles {
+    /// Identity resolution; `event_profile` follows the kept events in canonical order.
+    pub resolution: Resolution,
+    /// Rejected messages, in file order.
+    pub rejected: Vec<Rejection>,
+    /// Messages accepted (duplicates included).
+    pub accepted: usize,
+    /// Re-deliveries dropped by the dedup rule.
+    pub duplicates: usize,
+}
+
+impl Profiles {
+    /// How many events were kept (accepted, less re-deliveries).
+    pub fn events(&self) -> usize {
+        self.accepted - self.duplicates
+    }
+}
+
+/// Reads a file of messages (any shape [`ingest::read_file_bytes`] takes) into profiles alone:
+/// what `tessera profiles` prints. Equals the profiles [`load`] gives, for less memory and time.
+pub fn load_profiles<R: BufRead>(
+    reader: R,
+    settings: &IdentitySettings,
+    source: Source,
+) -> io::Result<Profiles> {
+    let mut loader = Loader::profiles_only(settings, source);
+    loader.read(reader)?;
+    Ok(loader.dedup().resolve().into_profiles())
 }
 
 /// Reads a file of messages (any shape [`ingest::read_file_bytes`] takes) into profiles and the

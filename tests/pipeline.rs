@@ -45,6 +45,15 @@ fn assert_same(bytes: &[u8], settings: &IdentitySettings) -> Loaded {
     assert_eq!(loaded.resolution.event_profile, resolution.event_profile);
     assert!(loaded.store == store, "stores differ");
     assert_eq!(loaded.store.to_bytes(), store.to_bytes());
+    // The profiles-only pipeline (`tessera profiles`) checks the same and resolves the same.
+    let alone = pipeline::load_profiles(bytes, settings, SOURCE).expect("in memory");
+    assert_eq!(alone.rejected, loaded.rejected);
+    assert_eq!(alone.resolution.profiles, resolution.profiles);
+    assert_eq!(alone.resolution.event_profile, resolution.event_profile);
+    assert_eq!(
+        (alone.accepted, alone.duplicates),
+        (loaded.accepted, loaded.duplicates)
+    );
     loaded
 }
 

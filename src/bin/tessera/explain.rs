@@ -35,8 +35,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let settings = load_settings(args.settings.as_deref())?;
-    let loaded = load_events(&args.file)?;
-    let mut graph = IdentityGraph::from_events(&loaded.events, &settings);
+    let events = load_events(&args.file)?;
+    let mut graph = IdentityGraph::from_events(&events, &settings);
     let Some(explanation) = graph.explain(&args.profile_id) else {
         eprintln!(
             "tessera: no profile {} in {}",

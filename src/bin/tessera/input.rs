@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use tessera::identity::{self, IdentitySettings, Resolution};
-use tessera::ingest::{self, Source};
-use tessera::pipeline;
+use tessera::ingest::{self, Rejection, Source};
+use tessera::pipeline::{self, Profiles};
 use tessera::segment::{SavedSegments, Store, CONDITION_KINDS};
 use tessera::{Event, Timestamp};
 
@@ -24,37 +24,17 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
-/// Events read from a file (NDJSON, a batch object or an array), deduplicated by `messageId`.
-pub struct Loaded {
-    /// Accepted events, one per `messageId`, in canonical order.
-    pub events: Vec<Event>,
-    /// How many messages were rejected.
-    pub rejected: usize,
-    /// How many re-deliveries were dropped.
-    pub duplicates: usize,
-}
-
-/// Reads events in file mode, reporting the first rejections (with their codes) on stderr.
-pub fn load_events(path: &Path) -> Result<Loaded, Error> {
+/// Reads events in file mode (NDJSON, a batch object or an array), deduplicated by `messageId`
+/// and in canonical order, reporting the first rejections (with their codes) on stderr.
+pub fn load_events(path: &Path) -> Result<Vec<Event>, Error> {
     events_from_bytes(&read_bytes(path)?)
 }
 
 /// Like [`load_events`], from bytes already read.
-pub fn events_from_bytes(bytes: &[u8]) -> Result<Loaded, Error> {
+pub fn events_from_bytes(bytes: &[u8]) -> Result<Vec<Event>, Error> {
     let outcome = ingest::read_file_bytes(bytes, Source::File { derive_ids: false });
-    for r in outcome.rejected.iter().take(5) {
-        eprintln!("line {}: {} at {}: {}", r.index, r.code, r.path, r.message);
-    }
-    let rejected = outcome.rejected.len();
-    if rejected > 0 {
-        eprintln!("{rejected} message(s) rejected and skipped (see `tessera validate`)");
-    }
-    let (events, duplicates) = ingest::dedup(outcome.accepted);
-    Ok(Loaded {
-        events,
-        rejected,
-        duplicates,
-    })
+    report(&outcome.rejected);
+    Ok(ingest::dedup(outcome.accepted).0)
 }
 
 /// Events, their resolved profiles and the segment store built from them.
@@ -69,45 +49,81 @@ pub struct Workspace {
 
 /// Loads an events file and resolves it into profiles and a store.
 pub fn load_workspace(path: &Path, settings: &IdentitySettings) -> Result<Workspace, Error> {
-    let loaded = load_events(path)?;
-    let resolution = identity::resolve(&loaded.events, settings);
-    let store = Store::build(&loaded.events, &resolution);
+    let events = load_events(path)?;
+    let resolution = identity::resolve(&events, settings);
+    let store = Store::build(&events, &resolution);
     Ok(Workspace {
-        events: loaded.events,
+        events,
         resolution,
         store,
     })
+}
+
+/// Runs `read` over an events file's bytes: a regular file is mapped into memory (read in
+/// place; copying gigabytes through `read()` costs seconds of kernel time), stdin (`-`) or
+/// anything that cannot be mapped is read through a buffer.
+fn with_events<T>(
+    path: &Path,
+    read: impl FnOnce(&mut dyn std::io::BufRead) -> std::io::Result<T>,
+) -> Result<T, Error> {
+    if path.as_os_str() == "-" {
+        return Ok(read(&mut std::io::stdin().lock())?);
+    }
+    let named = |e: std::io::Error| -> Error { format!("{}: {e}", path.display()).into() };
+    let file = std::fs::File::open(path).map_err(named)?;
+    let is_file = file.metadata().map_err(named)?.is_file();
+    // SAFETY: the mapping is only read, while `read` runs. Should another process truncate
+    // the file meanwhile, reads past its new end fault, as with any mapped input (ripgrep
+    // and others take the same trade for speed).
+    match is_file.then(|| unsafe { memmap2::Mmap::map(&file) }) {
+        Some(Ok(map)) => {
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::Sequential);
+            read(&mut &map[..]).map_err(named)
+        }
+        _ => read(&mut std::io::BufReader::with_capacity(1 << 20, file)).map_err(named),
+    }
 }
 
 /// Streams an events file (or stdin for `-`) through the pipeline into the segment store, never
 /// holding full events, so that files of tens of millions of events fit in memory.
 pub fn load_store(path: &Path, settings: &IdentitySettings) -> Result<Store, Error> {
     let source = Source::File { derive_ids: false };
-    let loaded = if path.as_os_str() == "-" {
-        pipeline::load(std::io::stdin().lock(), settings, source)?
-    } else {
-        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let reader = std::io::BufReader::with_capacity(1 << 20, file);
-        pipeline::load(reader, settings, source).map_err(|e| format!("{}: {e}", path.display()))?
-    };
-    Ok(report_rejections(loaded))
+    let loaded = with_events(path, |reader| pipeline::load(reader, settings, source))?;
+    report(&loaded.rejected);
+    Ok(loaded.store)
+}
+
+/// Streams an events file (or stdin for `-`) through the profiles-only pipeline: the profiles
+/// of files of tens of millions of events, without the store.
+pub fn load_profiles(path: &Path, settings: &IdentitySettings) -> Result<Profiles, Error> {
+    let source = Source::File { derive_ids: false };
+    let profiles = with_events(path, |reader| {
+        pipeline::load_profiles(reader, settings, source)
+    })?;
+    report(&profiles.rejected);
+    Ok(profiles)
 }
 
 /// Like [`load_store`], from bytes already read.
 pub fn store_from_bytes(bytes: &[u8], settings: &IdentitySettings) -> Result<Store, Error> {
     let source = Source::File { derive_ids: false };
-    Ok(report_rejections(pipeline::load(bytes, settings, source)?))
+    let loaded = pipeline::load(bytes, settings, source)?;
+    report(&loaded.rejected);
+    Ok(loaded.store)
 }
 
-fn report_rejections(loaded: pipeline::Loaded) -> Store {
-    for r in loaded.rejected.iter().take(5) {
+/// The first rejections (with their codes) and their count, on stderr.
+fn report(rejected: &[Rejection]) {
+    for r in rejected.iter().take(5) {
         eprintln!("line {}: {} at {}: {}", r.index, r.code, r.path, r.message);
     }
-    let rejected = loaded.rejected.len();
-    if rejected > 0 {
-        eprintln!("{rejected} message(s) rejected and skipped (see `tessera validate`)");
+    if !rejected.is_empty() {
+        eprintln!(
+            "{} message(s) rejected and skipped (see `tessera validate`)",
+            rejected.len()
+        );
     }
-    loaded.store
 }
 
 /// Reads `--settings`, or the defaults.

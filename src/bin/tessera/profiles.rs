@@ -4,11 +4,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde_json::json;
-use tessera::identity::resolve;
-
-use crate::input::{load_events, load_settings};
+use crate::input::{load_profiles, load_settings};
 use crate::CliResult;
+use serde_json::json;
 
 /// Output shape of `tessera profiles`.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -35,8 +33,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let settings = load_settings(args.settings.as_deref())?;
-    let loaded = load_events(&args.file)?;
-    let resolution = resolve(&loaded.events, &settings);
+    // The streaming pipeline: tens of millions of events fit, which full events would not.
+    let loaded = load_profiles(&args.file, &settings)?;
+    let resolution = &loaded.resolution;
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
         Format::Json => {
@@ -44,8 +43,8 @@ pub fn run(args: Args) -> CliResult {
             let doc = json!({
                 "profiles": profiles,
                 "unresolved": resolution.unresolved(),
-                "events": loaded.events.len(),
-                "rejected": loaded.rejected,
+                "events": loaded.events(),
+                "rejected": loaded.rejected.len(),
                 "duplicates": loaded.duplicates,
             });
             serde_json::to_writer_pretty(&mut out, &doc)?;
