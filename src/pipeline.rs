@@ -423,10 +423,20 @@ impl Deduplicated {
             PreparedEvents::new(&IdentitySettings::default()),
         );
         let records = &loader.records;
+        // Gathered into canonical order first: simple loops whose reads overlap, where the
+        // resolver's own loop would wait on each.
+        let time: Vec<i64> = canonical
+            .iter()
+            .map(|&e| records.time[e as usize])
+            .collect();
+        let traits: Vec<u32> = canonical
+            .iter()
+            .map(|&e| records.traits[e as usize])
+            .collect();
         let resolution = prepared.resolve(
             &canonical,
-            |e| Timestamp(records.time[e as usize]),
-            |e| match records.traits[e as usize] {
+            |pos| Timestamp(time[pos as usize]),
+            |pos| match traits[pos as usize] {
                 NONE => None,
                 i => records.trait_sets.get(i as usize),
             },

@@ -348,8 +348,13 @@ impl Engine {
 
     /// The stable profile id derived from a slot's creating identifier.
     pub(crate) fn slot_id(&self, s: u32) -> String {
+        profile_id_from_prefix(self.slot_id_prefix(s))
+    }
+
+    /// The number a slot's profile id spells ([`id_prefix`] of its creating identifier).
+    pub(crate) fn slot_id_prefix(&self, s: u32) -> u64 {
         let x = self.creator[s as usize];
-        profile_id_for(self.types.name(self.ids.kind(x)), self.ids.value(x))
+        id_prefix(self.types.name(self.ids.kind(x)), self.ids.value(x))
     }
 
     /// Forgets the profiles built from these identifiers and slots, so they can be replayed.
@@ -662,5 +667,10 @@ pub(crate) fn parse_profile_id(id: &str) -> Option<u64> {
 /// assert_eq!(tessera::identity::profile_id_for("user_id", "42").len(), 18);
 /// ```
 pub fn profile_id_for(kind: &str, value: &str) -> String {
-    format!("p_{:016x}", id_prefix(kind, value))
+    profile_id_from_prefix(id_prefix(kind, value))
+}
+
+/// The profile id spelling `prefix`: `p_` + 16 lowercase hex digits.
+pub(crate) fn profile_id_from_prefix(prefix: u64) -> String {
+    format!("p_{prefix:016x}")
 }

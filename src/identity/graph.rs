@@ -471,11 +471,11 @@ impl IdentityGraph {
         let events = &self.events;
         let mut resolution = assemble(
             &mut self.engine,
-            &canonical,
+            canonical.iter().copied(),
             &self.event_slot,
             events.len(),
             |e| events[e as usize].time,
-            |e, traits| apply_traits(traits, events[e as usize].traits.iter()),
+            |e| events[e as usize].traits.iter(),
         );
         resolution.event_profile = live
             .iter()

@@ -427,11 +427,11 @@ pub fn resolve_with(
     }
     let mut resolution = assemble(
         &mut engine,
-        &live,
+        live.iter().copied(),
         &event_slot,
         events.len(),
         |e| events[e as usize].time,
-        |e, traits| apply_traits(traits, events[e as usize].profile_traits()),
+        |e| events[e as usize].profile_traits(),
     );
     for (dup, first) in duplicates {
         resolution.event_profile[dup as usize] = resolution.event_profile[first as usize];
@@ -491,14 +491,15 @@ impl PreparedEvents {
     }
 
     /// Resolves the events listed in `canonical`, which must be deduplicated (one per
-    /// `messageId`) and in canonical order (time, then `messageId`). `time_of(e)` is event
-    /// `e`'s time; `traits_of(e)` its profile traits, pre-merged in application order (a `null`
-    /// member removes the key). `event_profile` follows the positions in `canonical`.
+    /// `messageId`) and in canonical order (time, then `messageId`). `time_at(pos)` is the time
+    /// of the event at position `pos` of `canonical`; `traits_at(pos)` its profile traits,
+    /// pre-merged in application order (a `null` member removes the key). Both are asked in
+    /// position order. `event_profile` follows the positions in `canonical`.
     pub fn resolve<'a>(
         mut self,
         canonical: &[u32],
-        time_of: impl Fn(u32) -> Timestamp,
-        traits_of: impl Fn(u32) -> Option<&'a Object>,
+        time_at: impl Fn(u32) -> Timestamp,
+        traits_at: impl Fn(u32) -> Option<&'a Object>,
     ) -> Resolution {
         let mut slot_at = Vec::with_capacity(canonical.len());
         // Events are numbered by canonical position here, so "created earlier" is `<`.
@@ -514,18 +515,13 @@ impl PreparedEvents {
         self.arena = Vec::new();
         self.start = Vec::new();
         self.previous = Vec::new();
-        let positions: Vec<u32> = (0..canonical.len() as u32).collect();
         assemble(
             &mut self.engine,
-            &positions,
+            0..canonical.len() as u32,
             &slot_at,
             canonical.len(),
-            |pos| time_of(canonical[pos as usize]),
-            |pos, traits| {
-                if let Some(set) = traits_of(canonical[pos as usize]) {
-                    apply_traits(traits, set.iter());
-                }
-            },
+            time_at,
+            |pos| traits_at(pos).into_iter().flatten(),
         )
     }
 }
@@ -600,93 +596,120 @@ fn apply_traits<'a>(traits: &mut Object, set: impl Iterator<Item = (&'a String, 
 
 /// Builds the profiles from the engine's final state.
 ///
-/// `canonical` lists the live events in canonical order; `event_slot[e]` is the slot event `e`
-/// was attached to.
-fn assemble(
+/// `order` lists the live events in canonical order; `event_slot[e]` is the slot event `e` was
+/// attached to. Profiles come out sorted by id, `event_profile` indexed by event.
+fn assemble<'a, T>(
     engine: &mut Engine,
-    canonical: &[u32],
+    order: impl Iterator<Item = u32> + Clone,
     event_slot: &[u32],
     n_events: usize,
     time_of: impl Fn(u32) -> Timestamp,
-    mut traits_of: impl FnMut(u32, &mut Object),
-) -> Resolution {
-    // Profile index by root slot: a flat table, since every event looks one up. One pass
-    // over the events gathers counts, first/last seen and traits into flat per-profile
-    // vectors, which stay in cache where `Profile`s would not.
-    let mut index_of_root = vec![NONE; engine.parent.len()];
-    let mut roots: Vec<u32> = Vec::new();
-    let mut event_root = vec![NONE; n_events];
-    let mut stats: Vec<(u64, i64, i64)> = Vec::new();
-    let mut traits: Vec<Object> = Vec::new();
-    for &e in canonical {
-        let s = event_slot[e as usize];
-        if s == NONE {
-            continue;
-        }
-        let r = engine.find(s);
-        let index = &mut index_of_root[r as usize];
-        if *index == NONE {
-            roots.push(r);
-            stats.push((0, i64::MAX, i64::MIN));
-            traits.push(Object::new());
-            *index = roots.len() as u32 - 1;
-        }
-        let pi = *index as usize;
-        event_root[e as usize] = *index;
-        let t = time_of(e).0;
-        let stat = &mut stats[pi];
-        stat.0 += 1;
-        stat.1 = stat.1.min(t);
-        stat.2 = stat.2.max(t);
-        traits_of(e, &mut traits[pi]);
-    }
-    let mut profiles: Vec<Profile> = roots
-        .iter()
-        .zip(stats)
-        .zip(traits)
-        .map(|((&r, (count, first, last)), traits)| Profile {
-            id: engine.slot_id(r),
-            identifiers: BTreeMap::new(),
-            traits,
-            event_count: count,
-            first_seen: Timestamp(first),
-            last_seen: Timestamp(last),
+    traits_of: impl Fn(u32) -> T,
+) -> Resolution
+where
+    T: Iterator<Item = (&'a String, &'a Value)>,
+{
+    // Each slot's profile, numbered in id order before any event is visited: roots are found
+    // once per slot rather than once per event, and events, traits and identifiers then go
+    // straight to their final place, with no reordering afterwards.
+    let slots = engine.parent.len();
+    // (A slot freed by a replay has no parent, and no profile.)
+    let mut profile_of: Vec<u32> = (0..slots as u32)
+        .map(|s| match engine.parent[s as usize] {
+            NONE => NONE,
+            _ => engine.find(s),
         })
         .collect();
-    for x in 0..engine.ids.len() as u32 {
-        let s = engine.owner[x as usize];
-        if s == NONE {
-            continue;
-        }
-        let r = engine.find(s);
-        if let Some(&pi) = index_of_root.get(r as usize).filter(|&&pi| pi != NONE) {
-            let kind = engine.types.name(engine.ids.kind(x));
-            let value = engine.ids.value(x).to_string();
-            let identifiers = &mut profiles[pi as usize].identifiers;
-            match identifiers.get_mut(kind) {
-                Some(set) => {
-                    set.insert(value);
-                }
-                None => {
-                    identifiers.insert(kind.to_string(), BTreeSet::from([value]));
-                }
+    let mut has_events = vec![false; slots];
+    for e in order.clone() {
+        if let Some(&r) = profile_of.get(event_slot[e as usize] as usize) {
+            if let Some(mark) = has_events.get_mut(r as usize) {
+                *mark = true;
             }
         }
     }
-    let mut by_id: Vec<u32> = (0..profiles.len() as u32).collect();
-    by_id.sort_unstable_by(|&a, &b| profiles[a as usize].id.cmp(&profiles[b as usize].id));
-    let mut new_index = vec![0u32; profiles.len()];
-    for (new, &old) in by_id.iter().enumerate() {
-        new_index[old as usize] = new as u32;
-    }
-    let mut slots: Vec<Option<Profile>> = profiles.into_iter().map(Some).collect();
-    let profiles = by_id
-        .iter()
-        .filter_map(|&old| slots[old as usize].take())
+    // A profile id spells the first 8 bytes of a digest in fixed-width hex, so the numbers
+    // sort as the ids do.
+    let mut roots: Vec<(u64, u32)> = (0..slots as u32)
+        .filter(|&r| has_events[r as usize])
+        .map(|r| (engine.slot_id_prefix(r), r))
         .collect();
-    let event_profile = event_root
-        .into_iter()
-        .map(|pi| (pi != NONE).then(|| new_index[pi as usize]))
+    drop(has_events);
+    roots.sort_unstable();
+    let mut index_of_root = vec![NONE; slots];
+    for (i, &(_, r)) in roots.iter().enumerate() {
+        index_of_root[r as usize] = i as u32;
+    }
+    for p in &mut profile_of {
+        *p = index_of_root.get(*p as usize).copied().unwrap_or(NONE);
+    }
+    drop(index_of_root);
+
+    let n = roots.len();
+    let mut stats: Vec<(u64, i64, i64)> = vec![(0, i64::MAX, i64::MIN); n];
+    // Each profile's latest value per trait key, borrowed: a value is copied once, when the
+    // profile is built, not at every event that sets it (`null` is kept here, and removes).
+    let mut traits: Vec<BTreeMap<&'a str, &'a Value>> = vec![BTreeMap::new(); n];
+    let mut event_profile = vec![None; n_events];
+    for e in order {
+        let pi = match profile_of.get(event_slot[e as usize] as usize) {
+            Some(&pi) if pi != NONE => pi,
+            _ => continue,
+        };
+        event_profile[e as usize] = Some(pi);
+        let t = time_of(e).0;
+        let stat = &mut stats[pi as usize];
+        stat.0 += 1;
+        stat.1 = stat.1.min(t);
+        stat.2 = stat.2.max(t);
+        let mut set = traits_of(e).peekable();
+        if set.peek().is_some() {
+            traits[pi as usize].extend(set.map(|(k, v)| (k.as_str(), v)));
+        }
+    }
+
+    // Identifiers by profile, so each profile's sets are built in one go.
+    let mut held: Vec<(u32, u32)> = (0..engine.ids.len() as u32)
+        .filter_map(|x| {
+            let s = engine.owner[x as usize];
+            let pi = *profile_of.get(s as usize)?;
+            (pi != NONE).then_some((pi, x))
+        })
+        .collect();
+    held.sort_unstable();
+    let mut held = held.into_iter().peekable();
+    let profiles = roots
+        .iter()
+        .zip(stats)
+        .zip(traits)
+        .enumerate()
+        .map(|(pi, ((&(prefix, _), (count, first, last)), traits))| {
+            let mut identifiers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            while let Some((_, x)) = held.next_if(|&(p, _)| p == pi as u32) {
+                let kind = engine.types.name(engine.ids.kind(x));
+                let value = engine.ids.value(x).to_string();
+                match identifiers.get_mut(kind) {
+                    Some(set) => {
+                        set.insert(value);
+                    }
+                    None => {
+                        identifiers.insert(kind.to_string(), BTreeSet::from([value]));
+                    }
+                }
+            }
+            Profile {
+                id: engine::profile_id_from_prefix(prefix),
+                identifiers,
+                traits: traits
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.to_owned(), v.clone()))
+                    .collect(),
+                event_count: count,
+                first_seen: Timestamp(first),
+                last_seen: Timestamp(last),
+            }
+        })
         .collect();
     Resolution {
         profiles,
