@@ -10,7 +10,8 @@
 //! with `tessera gen --events N -o FILE`). Without the variable, 1,000,000 events are generated
 //! into a temporary file first.
 //!
-//! The file is memory-mapped and the loader reads the lines where they lie (a 6.8 GB file
+//! The file is memory-mapped as `tessera profiles` and `tessera snapshot` map it (the CLI's
+//! `mapped.rs`, included here), and the loader reads the lines where they lie (a 6.8 GB file
 //! copied through `read()` cost seconds of kernel time at 10M lines);
 //! `TESSERA_PIPELINE_READ=buffered` reads it through a 1 MiB `BufReader` instead.
 
@@ -22,49 +23,8 @@ use tessera::identity::IdentitySettings;
 use tessera::ingest::Source;
 use tessera::pipeline::Loader;
 
-/// The mapped file as a reader, in 64 MiB pieces; pieces read are released from this process
-/// (they stay in the page cache), so the peak memory reported is the loader's, not the file's.
-struct MappedLines<'a> {
-    map: &'a memmap2::Mmap,
-    at: usize,
-}
-
-const PIECE: usize = 64 << 20;
-
-impl std::io::Read for MappedLines<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let piece = std::io::BufRead::fill_buf(self)?;
-        let n = piece.len().min(buf.len());
-        buf[..n].copy_from_slice(&piece[..n]);
-        std::io::BufRead::consume(self, n);
-        Ok(n)
-    }
-}
-
-impl std::io::BufRead for MappedLines<'_> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        let end = ((self.at / PIECE + 1) * PIECE).min(self.map.len());
-        Ok(&self.map[self.at..end])
-    }
-
-    fn consume(&mut self, n: usize) {
-        let before = self.at / PIECE;
-        self.at += n;
-        let done = self.at / PIECE;
-        if done > before {
-            #[cfg(unix)]
-            // SAFETY: a read-only private file mapping: released pages are read again from the
-            // file if touched.
-            unsafe {
-                let _ = self.map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    before * PIECE,
-                    (done - before) * PIECE,
-                );
-            }
-        }
-    }
-}
+#[path = "../src/bin/tessera/mapped.rs"]
+mod mapped;
 
 fn peak_memory_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -154,13 +114,8 @@ fn run(path: &str, bytes: u64, keep_store: bool) {
             .read(BufReader::with_capacity(1 << 20, file))
             .expect("read events");
     } else {
-        // SAFETY: the file is only read, and nothing else writes it while the bench runs.
-        let map = unsafe { memmap2::Mmap::map(&file) }.expect("map events file");
-        #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Sequential);
-        loader
-            .read(MappedLines { map: &map, at: 0 })
-            .expect("read events");
+        let mapped = mapped::MappedLines::new(&file).expect("map events file");
+        loader.read(mapped).expect("read events");
     }
     let (wall, cpu) = since(t);
     let rejected = loader.rejected();

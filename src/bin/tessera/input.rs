@@ -11,6 +11,8 @@ use tessera::pipeline::{self, Profiles};
 use tessera::segment::{SavedSegments, Store, CONDITION_KINDS};
 use tessera::{Event, Timestamp};
 
+use crate::mapped::MappedLines;
+
 /// A boxed error, as the subcommands return them.
 pub type Error = Box<dyn std::error::Error>;
 
@@ -71,18 +73,12 @@ fn with_events<T>(
     }
     let named = |e: std::io::Error| -> Error { format!("{}: {e}", path.display()).into() };
     let file = std::fs::File::open(path).map_err(named)?;
-    let is_file = file.metadata().map_err(named)?.is_file();
-    // SAFETY: the mapping is only read, while `read` runs. Should another process truncate
-    // the file meanwhile, reads past its new end fault, as with any mapped input (ripgrep
-    // and others take the same trade for speed).
-    match is_file.then(|| unsafe { memmap2::Mmap::map(&file) }) {
-        Some(Ok(map)) => {
-            #[cfg(unix)]
-            let _ = map.advise(memmap2::Advice::Sequential);
-            read(&mut &map[..]).map_err(named)
+    if file.metadata().map_err(named)?.is_file() {
+        if let Ok(mut mapped) = MappedLines::new(&file) {
+            return read(&mut mapped).map_err(named);
         }
-        _ => read(&mut std::io::BufReader::with_capacity(1 << 20, file)).map_err(named),
     }
+    read(&mut std::io::BufReader::with_capacity(1 << 20, file)).map_err(named)
 }
 
 /// Streams an events file (or stdin for `-`) through the pipeline into the segment store, never

@@ -9,6 +9,7 @@ mod explain;
 mod export;
 mod gen;
 mod input;
+mod mapped;
 mod profiles;
 mod snapshot;
 mod suggest;
