@@ -542,8 +542,8 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// A value seen only for its shape (`Probe`): `null` is absent, an object stands in as an
-    /// empty one, anything else as `false`.
+    /// A value seen only for its shape (as `Shape` in `message.rs`): `null` is absent, an
+    /// object stands in as an empty one, anything else as `false`.
     fn probe(&mut self) -> Scan<Option<Value>> {
         self.space();
         match self.peek()? {

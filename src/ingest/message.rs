@@ -97,7 +97,12 @@ fn object<'de, A: MapAccess<'de>>(
     let value = if keep {
         map.next_value_seed(StrictValue)?
     } else {
-        map.next_value_seed(Probe { probe_traits })?
+        let members = if probe_traits {
+            Members::TraitsShape
+        } else {
+            Members::None
+        };
+        map.next_value_seed(Shape(members))?
     };
     Ok(match value {
         Value::Null => None,
@@ -105,20 +110,29 @@ fn object<'de, A: MapAccess<'de>>(
     })
 }
 
-/// Checks a value and gives its shape only: `null`, an empty object, or `false` for anything
-/// else; with `probe_traits`, an object keeps the shape of its `traits` member.
-struct Probe {
-    probe_traits: bool,
+/// Checks a value and gives its shape only: `null`, `false` for anything but an object, and
+/// for an object the members [`Members`] names (every other member is checked, not kept).
+struct Shape(Members);
+
+/// The members of an object that [`Shape`] keeps.
+#[derive(Clone, Copy)]
+enum Members {
+    /// None: the object stands in as an empty one.
+    None,
+    /// The shape of `traits` (what `context` needs when only its shape counts).
+    TraitsShape,
+    /// `traits` and `externalIds`, built (what identity reads of `context`).
+    TraitsAndExternalIds,
 }
 
-impl<'de> DeserializeSeed<'de> for Probe {
+impl<'de> DeserializeSeed<'de> for Shape {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Probe {
+impl<'de> Visitor<'de> for Shape {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -130,19 +144,26 @@ impl<'de> Visitor<'de> for Probe {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut keys = KeySet::default();
-        let mut shape = Object::new();
+        let mut kept = Object::new();
         while let Some(Key(key)) = map.next_key()? {
-            if self.probe_traits && key == "traits" {
-                let traits = map.next_value_seed(Probe {
-                    probe_traits: false,
-                })?;
-                shape.insert("traits".to_owned(), traits);
-            } else {
-                map.next_value_seed(StrictIgnore)?;
+            let value = match (self.0, &*key) {
+                (Members::TraitsShape, "traits") => {
+                    Some(map.next_value_seed(Shape(Members::None))?)
+                }
+                (Members::TraitsAndExternalIds, "traits" | "externalIds") => {
+                    Some(map.next_value_seed(StrictValue)?)
+                }
+                _ => {
+                    map.next_value_seed(StrictIgnore)?;
+                    None
+                }
+            };
+            if let Some(value) = value {
+                kept.insert(key.to_string(), value);
             }
             keys.insert::<A::Error>(key)?;
         }
-        Ok(Value::Object(shape))
+        Ok(Value::Object(kept))
     }
 }
 
@@ -402,47 +423,14 @@ fn lean_strict_raw<'a>(utf8: &'a str, place: &Place<'_>) -> Result<RawMessage<'a
 }
 
 /// Reads `context` keeping only `traits` and `externalIds` (checked like the rest), `null`
-/// counting as absent; anything but an object stands in as `false`, as with [`Probe`].
+/// counting as absent; anything but an object stands in as `false`, as with [`Shape`].
 fn lean_context<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Value>, A::Error> {
-    Ok(match map.next_value_seed(LeanContext)? {
-        Value::Null => None,
-        v => Some(v),
-    })
-}
-
-struct LeanContext;
-
-impl<'de> DeserializeSeed<'de> for LeanContext {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LeanContext {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    scalar_arms!(Value::Bool(false), Value::Null);
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        strict::ignore_seq(seq)?;
-        Ok(Value::Bool(false))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut keys = KeySet::default();
-        let mut kept = Object::new();
-        while let Some(Key(key)) = map.next_key()? {
-            if key == "traits" || key == "externalIds" {
-                let value = map.next_value_seed(StrictValue)?;
-                kept.insert(key.to_string(), value);
-            } else {
-                map.next_value_seed(StrictIgnore)?;
-            }
-            keys.insert::<A::Error>(key)?;
-        }
-        Ok(Value::Object(kept))
-    }
+    Ok(
+        match map.next_value_seed(Shape(Members::TraitsAndExternalIds))? {
+            Value::Null => None,
+            v => Some(v),
+        },
+    )
 }
 
 /// A borrowed string stays borrowed; an owned one (it held escapes) is copied.
