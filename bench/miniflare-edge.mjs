@@ -50,6 +50,8 @@ const worker = WORKERS[values.worker];
 if (!worker) throw new Error('--worker is edge, floor or hop');
 const mf = new Miniflare({
   ...worker(),
+  // Module paths are resolved from here, whatever the working directory.
+  modulesRoot: ROOT,
   compatibilityDate: COMPATIBILITY_DATE,
   host: '127.0.0.1',
   port: Number(values.port),

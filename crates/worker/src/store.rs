@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::rc::Rc;
 use std::time::Duration;
@@ -136,8 +137,14 @@ const SCHEMA: [&str; 16] = [
 // on a tie the stored one (the first to arrive) stays, hence the strict `<`. The graph applies
 // the same rule first, so this statement only runs for events it took; rows are in arrival
 // order, so two copies in one group resolve as they would one request at a time.
+//
+// `?1` lists the rows' columns (JSON), `?2` holds the events' JSON texts end to end (a blob,
+// each row giving its offset and length): SQLite slices the texts out instead of parsing every
+// event as part of one JSON argument and writing it back out as text.
 const APPEND: &str = "INSERT INTO events (message_id, time, type, received_at, json)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3,
+        CAST(substr(?2, value ->> 4, value ->> 5) AS TEXT)
+    FROM json_each(?1)
     WHERE true
     ON CONFLICT (message_id) DO UPDATE SET
         time = excluded.time, type = excluded.type,
@@ -985,27 +992,48 @@ impl EventStore {
             return Ok(());
         }
         let (added, changes) = loaded.graph.add_batch_tracked(&events);
-        // Rows as JSON text without re-serializing the events: each is already JSON. (Bound
-        // as parameters, 20 rows per statement, they cost more: a crossing to JavaScript per
-        // value.)
-        let mut rows = Vec::with_capacity(events.len());
+        // The texts are stored as they are, never re-serialized. (Bound as parameters, 20 rows
+        // per statement, they cost more: a crossing to JavaScript per value.)
+        let mut columns = String::from("[");
+        let mut texts: Vec<u8> = Vec::new();
+        let flush = |columns: &mut String, texts: &mut Vec<u8>| {
+            columns.push(']');
+            let args = vec![
+                std::mem::replace(columns, String::from("[")).into(),
+                SqlStorageValue::Blob(std::mem::take(texts)),
+            ];
+            sql.exec(APPEND, args).map(drop).map_err(sql_err)
+        };
         for ((e, text), added) in events.iter().zip(&kept).zip(added) {
             if added == Added::Duplicate {
                 continue;
             }
             loaded.compact.hold(e);
+            if texts.len() + text.len() > MAX_ARG_BYTES && !texts.is_empty() {
+                flush(&mut columns, &mut texts)?;
+            }
             let id = serde_json::to_string(e.message_id.as_str())
                 .map_err(|err| EdgeError::Storage(err.to_string()))?;
             let received = e
                 .received_at
                 .map_or_else(|| "null".to_string(), |t| t.millis().to_string());
-            rows.push(format!(
-                "[{id},{},\"{}\",{received},{text}]",
+            if columns.len() > 1 {
+                columns.push(',');
+            }
+            // substr() counts from 1.
+            let _ = write!(
+                columns,
+                "[{id},{},\"{}\",{received},{},{}]",
                 e.time.millis(),
-                e.call.as_str()
-            ));
+                e.call.as_str(),
+                texts.len() + 1,
+                text.len()
+            );
+            texts.extend_from_slice(text.as_bytes());
         }
-        exec_json_items(sql, APPEND, rows)?;
+        if !texts.is_empty() {
+            flush(&mut columns, &mut texts)?;
+        }
         // Even for duplicates only: a group applied again after a failure rewrites its profiles.
         self.apply_changes(sql, loaded, &changes, now())
     }
