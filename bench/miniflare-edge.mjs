@@ -27,14 +27,18 @@ const COMPATIBILITY_DATE = '2026-04-01';
 
 const WORKERS = {
   // wrangler.toml: the built worker (build/index.js with its wasm), the EventStore class with
-  // SQLite, the page as static assets in front of it.
+  // SQLite, the page as static assets (the API routes go to the worker first).
   edge: () => ({
     scriptPath: join(ROOT, 'build', 'index.js'),
     modules: true,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     durableObjects: { EVENT_STORE: { className: 'EventStore', useSQLite: true } },
     bindings: { WORKSPACES: values.workspaces },
-    assets: { directory: join(ROOT, 'www', 'dist'), routerConfig: { has_user_worker: true } },
+    assets: {
+      directory: join(ROOT, 'www', 'dist'),
+      // wrangler.toml's `run_worker_first`, as wrangler passes it on.
+      routerConfig: { has_user_worker: true, static_routing: { user_worker: ['/v1/*', '/openapi.json'] } },
+    },
   }),
   // bench/null-worker/wrangler.toml
   floor: () => ({ scriptPath: join(ROOT, 'bench', 'null-worker', 'index.mjs'), modules: true }),
