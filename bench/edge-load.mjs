@@ -3,7 +3,7 @@
 //
 //   node bench/edge-load.mjs [--requests 400] [--concurrency 4] [--batch 100] [--users 2000]
 //                            [--edge both|plain|segments] [--apply-delay-ms MS]
-//                            [--log-level warn] [--no-floor]
+//                            [--log-level warn] [--no-floor] [--runtime wrangler|miniflare]
 //
 // Each request is a POST /v1/batch of `--batch` fresh events (identify, track and page calls
 // over a pool of `--users` people, so identity merges and profile updates really happen). The run
@@ -13,6 +13,10 @@
 // floors: the null worker, and the null worker plus one hop to a Durable Object
 // (bench/null-worker/hop.mjs). wrangler runs with `--log-level warn` for all three. Needs
 // `scripts/build.sh worker www` first.
+//
+// `--runtime miniflare` runs the same three workers (the same build, Durable Objects and SQLite)
+// in workerd through Miniflare's API (bench/miniflare-edge.mjs) instead of `wrangler dev`: no
+// inspector relaying every subrequest to Node and no proxy process in front, as in production.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +25,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { startEdge, basicAuth, ROOT } from '../tests/edge/harness.mjs';
+import { startEdge, basicAuth, answer, ROOT } from '../tests/edge/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +40,8 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     // Skip the two floors (quick A/B runs of the edge alone; no ratio is printed).
     'no-floor': { type: 'boolean', default: false },
+    // What runs the workers: `wrangler dev` (as the tests do) or Miniflare without wrangler.
+    runtime: { type: 'string', default: 'wrangler' },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -44,6 +50,8 @@ const BATCH = Number(values.batch);
 const USERS = Number(values.users);
 const WARMUP = 20;
 const WRANGLER_ARGS = values['log-level'] ? ['--log-level', values['log-level']] : [];
+const RUNTIME = values.runtime;
+if (!['wrangler', 'miniflare'].includes(RUNTIME)) throw new Error('--runtime is wrangler or miniflare');
 
 // A small deterministic generator, so every run sends the same messages.
 let seed = 42;
@@ -122,9 +130,10 @@ function groupCpuSeconds(pgid, byName = {}) {
     let name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     if (name === 'workerd') {
       // wrangler runs two: the user's workers (with the inspector) and its own proxy in front.
+      // Miniflare runs one, the user's workers.
       let cmd = '';
       try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* gone */ }
-      name = cmd.includes('--inspector-addr') ? 'workerd' : 'workerd-proxy';
+      name = RUNTIME === 'miniflare' || cmd.includes('--inspector-addr') ? 'workerd' : 'workerd-proxy';
     }
     byName[name] = (byName[name] ?? 0) + t / 100;
   }
@@ -155,14 +164,21 @@ function freePort() {
   });
 }
 
-async function startNullWorker(config) {
+/**
+ * Starts a worker in its own process group and waits until it answers: `wrangler dev` with a
+ * null worker's configuration, or bench/miniflare-edge.mjs with `miniflareArgs`.
+ */
+async function startWorker({ config, miniflareArgs = [], ready = '/' }) {
   const port = await freePort();
-  const state = await mkdtemp(join(tmpdir(), 'tessera-null-'));
-  const child = spawn(process.execPath, [
-    join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
-    '--config', join(ROOT, 'bench', 'null-worker', config), '--persist-to', state,
-    '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false', ...WRANGLER_ARGS,
-  ], {
+  const state = await mkdtemp(join(tmpdir(), 'tessera-bench-'));
+  const args = RUNTIME === 'miniflare'
+    ? [join(ROOT, 'bench', 'miniflare-edge.mjs'), '--port', String(port), '--persist', state, ...miniflareArgs]
+    : [
+      join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
+      '--config', join(ROOT, 'bench', 'null-worker', config), '--persist-to', state,
+      '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false', ...WRANGLER_ARGS,
+    ];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     detached: true,
     stdio: 'ignore',
@@ -171,7 +187,7 @@ async function startNullWorker(config) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i += 1) {
     try {
-      if ((await fetch(url)).ok) break;
+      if ((await fetch(`${url}${ready}`)).ok) break;
     } catch {
       // not listening yet
     }
@@ -190,6 +206,26 @@ async function startNullWorker(config) {
   };
 }
 
+/** The edge under Miniflare, with the few members of the harness's edge this bench uses. */
+async function startMiniflareEdge(workspace) {
+  const worker = await startWorker({
+    miniflareArgs: ['--worker', 'edge', '--workspaces', JSON.stringify([workspace])],
+    ready: '/v1/health',
+  });
+  return {
+    url: worker.url,
+    writeKey: workspace.write_keys[0],
+    processGroup: () => worker.pgid,
+    api: async (method, path, body) => {
+      const headers = { Authorization: `Bearer ${workspace.secret_key}` };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const res = await fetch(`${worker.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return answer(res);
+    },
+    stop: worker.stop,
+  };
+}
+
 const fmt = (r) => `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms per batch, CPU ${r.cpuMsPerBatch.toFixed(1)} ms per batch (${r.cpuByProcess.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')})${r.failures ? `, ${r.failures} FAILED` : ''}`;
 
 const results = {};
@@ -198,7 +234,7 @@ const FLOORS = values['no-floor'] ? [] : [
   ['hop', 'wrangler-hop.toml', 'null worker + object hop:'],
 ];
 for (const [key, config, label] of FLOORS) {
-  const nullWorker = await startNullWorker(config);
+  const nullWorker = await startWorker({ config, miniflareArgs: ['--worker', key] });
   try {
     await load(nullWorker.url, 'any', batches(WARMUP, 'warm'));
     results[key] = await measured(nullWorker.pgid, nullWorker.url, 'any', batches(REQUESTS, key));
@@ -213,7 +249,9 @@ if (!EDGES) throw new Error('--edge is both, plain or segments');
 for (const withSegments of EDGES) {
   const workspace = { id: 'bench', write_keys: ['wk_bench'], secret_key: 'sk_bench' };
   if (values['apply-delay-ms'] !== undefined) workspace.apply_delay_ms = Number(values['apply-delay-ms']);
-  const edge = await startEdge({ workspaces: [workspace], wranglerArgs: WRANGLER_ARGS });
+  const edge = RUNTIME === 'miniflare'
+    ? await startMiniflareEdge(workspace)
+    : await startEdge({ workspaces: [workspace], wranglerArgs: WRANGLER_ARGS });
   try {
     await load(edge.url, edge.writeKey, batches(WARMUP, `warm${withSegments}`));
     if (withSegments) {
@@ -236,4 +274,4 @@ for (const withSegments of EDGES) {
     await edge.stop();
   }
 }
-console.log(`\n${REQUESTS} requests of ${BATCH} events, concurrency ${CONCURRENCY}, ${USERS} people`);
+console.log(`\n${REQUESTS} requests of ${BATCH} events, concurrency ${CONCURRENCY}, ${USERS} people, runtime ${RUNTIME}`);
