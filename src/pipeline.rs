@@ -97,6 +97,37 @@ fn hash_id(id: &str) -> u64 {
     h.finish()
 }
 
+/// Events sorted by time, then arrival: (time, event) packed into one 64-bit key when the
+/// times' span and the event count fit (a file's months of milliseconds and tens of millions of
+/// events do), into a 128-bit one otherwise.
+fn by_time(time: &[i64], events: impl Iterator<Item = u32> + Clone) -> Vec<u32> {
+    let (low, high) = events.clone().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
+        let t = time[e as usize];
+        (lo.min(t), hi.max(t))
+    });
+    if low > high {
+        return Vec::new();
+    }
+    let event_bits = 64 - (time.len() as u64).leading_zeros();
+    let span = high.abs_diff(low);
+    if u64::from(event_bits) + u64::from(64 - span.leading_zeros()) <= 64 {
+        let mut keys: Vec<u64> = events
+            .map(|e| (time[e as usize].abs_diff(low) << event_bits) | u64::from(e))
+            .collect();
+        keys.sort_unstable();
+        let mask = (1u64 << event_bits) - 1;
+        return keys.into_iter().map(|k| (k & mask) as u32).collect();
+    }
+    let mut keys: Vec<u128> = events
+        .map(|e| {
+            let t = (time[e as usize] as u64) ^ (1 << 63);
+            (u128::from(t) << 32) | u128::from(e)
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|k| k as u32).collect()
+}
+
 /// Reads messages and keeps their compact form; [`Loader::finish`] resolves and builds the store.
 pub struct Loader {
     source: Source,
@@ -321,11 +352,14 @@ impl Loader {
     pub fn dedup(self) -> Deduplicated {
         let r = &self.records;
         let n = r.message_hash.len();
-        let mut by_hash: Vec<u128> = r
+        // Grouped by the top half of the hash, then arrival: one 64-bit key per message (the
+        // sort moves half the bytes of a 128-bit one). A group may hold different ids whose
+        // halves collide; ids are compared within it.
+        let mut by_hash: Vec<u64> = r
             .message_hash
             .iter()
             .enumerate()
-            .map(|(e, &h)| (u128::from(h) << 32) | e as u128)
+            .map(|(e, &h)| (h & !0xFFFF_FFFF) | e as u64)
             .collect();
         by_hash.sort_unstable();
         let mut live = vec![true; n];
@@ -337,7 +371,7 @@ impl Loader {
             while j < n && by_hash[j] >> 32 == h {
                 j += 1;
             }
-            // Equal hashes, in arrival order; equal ids among them are duplicates.
+            // Equal hash halves, in arrival order; equal ids among them are duplicates.
             for a in i..j {
                 let ea = by_hash[a] as u32;
                 if !live[ea as usize] {
@@ -359,15 +393,7 @@ impl Loader {
             i = j;
         }
         drop(by_hash);
-        let mut packed: Vec<u128> = (0..n as u32)
-            .filter(|&e| live[e as usize])
-            .map(|e| {
-                let t = (r.time[e as usize] as u64) ^ (1 << 63);
-                (u128::from(t) << 32) | u128::from(e)
-            })
-            .collect();
-        packed.sort_unstable();
-        let mut canonical: Vec<u32> = packed.into_iter().map(|k| k as u32).collect();
+        let mut canonical = by_time(&r.time, (0..n as u32).filter(|&e| live[e as usize]));
         let mut i = 0;
         while i < canonical.len() {
             let t = r.time[canonical[i] as usize];
@@ -626,4 +652,23 @@ fn take_profile_traits(event: &mut Checked<'_>) -> Object {
         traits.append(&mut event.traits);
     }
     traits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_time;
+
+    /// Both key widths give time order, ties by event number, and leave out unlisted events.
+    #[test]
+    fn by_time_sorts_with_either_key_width() {
+        let near = [5_i64, -3, 5, 1_700_000_000_000, -3, 0];
+        let far = [i64::MAX / 2, i64::MIN / 2, 7, 7, i64::MIN / 2, 0];
+        for time in [near, far] {
+            let listed = [0_u32, 1, 2, 3, 4, 5].into_iter().filter(|&e| e != 5);
+            let mut want: Vec<u32> = listed.clone().collect();
+            want.sort_by_key(|&e| (time[e as usize], e));
+            assert_eq!(by_time(&time, listed), want, "{time:?}");
+        }
+        assert!(by_time(&[], std::iter::empty()).is_empty());
+    }
 }
