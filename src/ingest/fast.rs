@@ -58,13 +58,7 @@ pub(crate) fn scan_lean_split(text: &str) -> Scan<(RawMessage<'_>, Option<&str>)
 }
 
 fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
-    let mut s = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        split,
-        properties: None,
-    };
+    let mut s = Scanner::new(text, split);
     let message = s.message()?;
     s.space();
     if s.at != s.bytes.len() {
@@ -77,13 +71,7 @@ fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
 /// checked, to `out`: the same bytes as [`PropertyEncoder::encode`] on the parsed object, with
 /// no map built.
 pub(crate) fn encode_properties(text: &str, encoder: &mut PropertyEncoder, out: &mut Vec<u8>) {
-    let mut s = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        split: false,
-        properties: None,
-    };
+    let mut s = Scanner::new(text, false);
     let mut path = String::new();
     let mut items = Vec::new();
     let before = out.len();
@@ -106,44 +94,46 @@ struct Scanner<'a> {
     /// Leave an object `properties` unbuilt (see [`scan_lean_split`]).
     split: bool,
     properties: Option<&'a str>,
+    /// The keys of the objects being read, innermost last: each object pushes its keys above
+    /// its parent's and drops them when it closes. One buffer for the whole message, where a
+    /// fixed array per object cost a 512-byte clear for every object of every message.
+    keys: Vec<&'a str>,
+    /// [`Scanner::encode_object`]'s members (key, offset of the value), stacked the same way.
+    value_at: Vec<(&'a str, usize)>,
 }
 
-/// The keys of one object so far, for the duplicate check (keys hold no escapes here, so equal
-/// text is an equal key).
-struct Keys<'a> {
-    keys: [&'a str; MAX_KEYS],
-    len: usize,
-    /// One bit per key seen, chosen by its length and last byte: keys are compared only when
-    /// their bits collide, which most keys of an object never do.
-    seen: u64,
-}
-
-impl<'a> Keys<'a> {
-    fn new() -> Keys<'a> {
-        Keys {
-            keys: [""; MAX_KEYS],
-            len: 0,
-            seen: 0,
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str, split: bool) -> Scanner<'a> {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            split,
+            properties: None,
+            keys: Vec::with_capacity(64),
+            value_at: Vec::new(),
         }
     }
 
-    fn insert(&mut self, key: &'a str) -> Scan<()> {
-        if self.len == MAX_KEYS {
+    /// Records `key` among the keys of the object whose keys start at `base`, giving up on a
+    /// duplicate or past [`MAX_KEYS`]. `seen` has one bit per key seen, chosen by its length
+    /// and last byte: keys are compared only when their bits collide, which most keys of an
+    /// object never do (keys hold no escapes here, so equal text is an equal key).
+    fn insert_key(&mut self, base: usize, seen: &mut u64, key: &'a str) -> Scan<()> {
+        let keys = &self.keys[base..];
+        if keys.len() == MAX_KEYS {
             return Err(Unusual);
         }
         let last = key.as_bytes().last().copied().unwrap_or(0);
         let bit = 1u64 << ((key.len().wrapping_mul(7) ^ usize::from(last)) & 63);
-        if self.seen & bit != 0 && self.keys[..self.len].contains(&key) {
+        if *seen & bit != 0 && keys.contains(&key) {
             return Err(Unusual);
         }
-        self.seen |= bit;
-        self.keys[self.len] = key;
-        self.len += 1;
+        *seen |= bit;
+        self.keys.push(key);
         Ok(())
     }
-}
 
-impl<'a> Scanner<'a> {
     fn peek(&self) -> Scan<u8> {
         self.bytes.get(self.at).copied().ok_or(Unusual)
     }
@@ -240,12 +230,14 @@ impl<'a> Scanner<'a> {
         if self.empty(b'}')? {
             return Ok(());
         }
-        let mut keys = Keys::new();
+        let base = self.keys.len();
+        let mut seen = 0;
         loop {
             let key = self.key()?;
-            keys.insert(key)?;
+            self.insert_key(base, &mut seen, key)?;
             member(self, key)?;
             if !self.more(b'}')? {
+                self.keys.truncate(base);
                 return Ok(());
             }
         }
@@ -469,18 +461,17 @@ impl<'a> Scanner<'a> {
         out: &mut Vec<u8>,
     ) -> Scan<()> {
         self.expect(b'{')?;
-        let mut members: [(&'a str, usize); MAX_KEYS] = [("", 0); MAX_KEYS];
-        let mut len = 0;
+        let base = self.value_at.len();
         self.members(|s, key| {
             s.space();
-            *members.get_mut(len).ok_or(Unusual)? = (key, s.at);
-            len += 1;
+            s.value_at.push((key, s.at));
             s.skip(1)
         })?;
         let end = self.at;
-        let members = &mut members[..len];
-        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for &(key, at) in members.iter() {
+        self.value_at[base..].sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // A nested object pushes its members above these and drops them when done.
+        for m in base..self.value_at.len() {
+            let (key, at) = self.value_at[m];
             if !addressable(key) {
                 continue;
             }
@@ -519,6 +510,7 @@ impl<'a> Scanner<'a> {
             }
             path.truncate(len);
         }
+        self.value_at.truncate(base);
         self.at = end;
         Ok(())
     }
@@ -636,13 +628,7 @@ mod tests {
             ("abc\tdef\"", None),
             ("abcdefgh", None),
         ] {
-            let mut s = Scanner {
-                text,
-                bytes: text.as_bytes(),
-                at: 0,
-                split: false,
-                properties: None,
-            };
+            let mut s = Scanner::new(text, false);
             assert_eq!(s.string_body().ok().map(str::len), end, "{text:?}");
         }
     }
@@ -682,13 +668,7 @@ mod tests {
             "0.1",
             "49.99",
         ] {
-            let mut s = Scanner {
-                text,
-                bytes: text.as_bytes(),
-                at: 0,
-                split: false,
-                properties: None,
-            };
+            let mut s = Scanner::new(text, false);
             let mine = s.number().ok();
             let theirs: Option<Number> = serde_json::from_str(text).ok();
             assert_eq!(mine, theirs, "{text}");
