@@ -525,6 +525,46 @@ proptest! {
         }
     }
 
+    /// Late events that only repeat identifiers their profile already holds (re-sent page
+    /// views, an app's offline queue) are attached without a replay: the answer must still be
+    /// the batch one, whatever the arrival order.
+    #[test]
+    fn late_repeats_of_known_identifiers_agree_with_the_batch(
+        events in arb_events(),
+        settings in arb_settings(),
+        echoes in prop::collection::vec((any::<prop::sample::Index>(), -3..6i64), 1..16),
+        keys in prop::collection::vec(any::<u32>(), 40),
+        chunks in prop::collection::vec(1..4usize, 40),
+    ) {
+        let mut all = events.clone();
+        for (i, (pick, shift)) in echoes.iter().enumerate() {
+            let mut echo = events[pick.index(events.len())].clone();
+            if echo.call == CallType::Alias {
+                continue;
+            }
+            echo.message_id = format!("echo-{i:02}");
+            echo.call = CallType::Page;
+            echo.time = Timestamp(echo.time.millis() + shift * 1000);
+            all.push(echo);
+        }
+        let base = resolve(&all, &settings);
+        let arrival = permute(&all, &keys);
+        let mut graph = IdentityGraph::new(&settings);
+        let mut rest = &arrival[..];
+        let mut c = chunks.iter().cycle();
+        while !rest.is_empty() {
+            let n = (*c.next().unwrap()).min(rest.len());
+            if n == 1 {
+                graph.add(&rest[0]);
+            } else {
+                graph.add_batch(&rest[..n]);
+            }
+            rest = &rest[n..];
+        }
+        prop_assert_eq!(&graph.resolution().profiles, &base.profiles);
+        prop_assert_eq!(graph.unresolved(), base.unresolved());
+    }
+
     #[test]
     fn removing_an_identifier_equals_blocking_it_from_the_start(
         events in arb_events(),

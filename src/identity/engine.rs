@@ -258,6 +258,9 @@ pub(crate) struct Engine {
     any_suppressed: bool,
     /// Per identifier: the slot it was attached to, `NONE` when no profile holds it.
     pub(crate) owner: Vec<u32>,
+    /// Per identifier: the event whose step attached it to its owner (meaningful while it has
+    /// one).
+    joined_by: Vec<u32>,
     pub(crate) parent: Vec<u32>,
     /// Per slot: the event that created it (the earliest created, in canonical order, keeps its
     /// id on merge; separately processed clusters may be joined later, so arrival order is no
@@ -284,6 +287,7 @@ impl Engine {
             suppressed: Vec::new(),
             any_suppressed: false,
             owner: Vec::new(),
+            joined_by: Vec::new(),
             parent: Vec::new(),
             born: Vec::new(),
             creator: Vec::new(),
@@ -302,9 +306,31 @@ impl Engine {
         let x = self.ids.intern(t, value);
         if x as usize == self.owner.len() {
             self.owner.push(NONE);
+            self.joined_by.push(NONE);
             self.suppressed.push(false);
         }
         x
+    }
+
+    /// The slot an event would join without changing anything, when that is certain: every one
+    /// of its identifiers `ids` (none blocked) is held by one slot and was attached to it by an
+    /// event before this one (`earlier`). At its place in canonical order such an event finds
+    /// them all in that slot's profile, merges nothing and adds nothing, so it can be attached
+    /// out of order with no replay: the state is what a replay would rebuild.
+    pub(crate) fn settled_slot(
+        &self,
+        ids: &[u32],
+        event: u32,
+        earlier: &dyn Fn(u32, u32) -> bool,
+    ) -> Option<u32> {
+        let slot = self.owner[*ids.first()? as usize];
+        let settled = |x: u32| {
+            let x = x as usize;
+            self.owner[x] == slot
+                && !self.is_suppressed(x as u32)
+                && earlier(self.joined_by[x], event)
+        };
+        (slot != NONE && ids.iter().all(|&x| settled(x))).then_some(slot)
     }
 
     /// Makes an identifier act as blocked from now on.
@@ -562,6 +588,7 @@ impl Engine {
         for &x in i {
             if self.owner[x as usize] == NONE {
                 self.owner[x as usize] = keeper;
+                self.joined_by[x as usize] = event;
                 let t = self.ids.kind(x);
                 self.counts[keeper as usize].add(t, 1);
                 if record {

@@ -390,13 +390,33 @@ impl IdentityGraph {
         self.cluster_events[root as usize].push(e);
         let last = self.cluster_last[root as usize];
         let in_order = last == NONE || self.key_cmp(e, last) == Ordering::Greater;
-        if self.cluster_dirty[root as usize] || !in_order {
+        if self.cluster_dirty[root as usize] {
             self.mark_dirty(root);
+        } else if !in_order {
+            // A late event that only repeats identifiers its profile already had at its time
+            // (a page view arriving late, say) changes nothing a replay would see.
+            match self.settled_slot(e) {
+                Some(slot) => self.event_slot[e as usize] = slot,
+                None => self.mark_dirty(root),
+            }
         } else {
             self.event_slot[e as usize] = self.step(e, None);
             self.cluster_last[root as usize] = e;
         }
         added
+    }
+
+    /// [`Engine::settled_slot`] for stored event `e` (an alias call never qualifies: its
+    /// `previousId` is read by its own rules).
+    fn settled_slot(&self, e: u32) -> Option<u32> {
+        let events = &self.events;
+        let ev = &events[e as usize];
+        if ev.previous != [NONE, NONE] {
+            return None;
+        }
+        let ids = &self.arena[ev.start as usize..(ev.start + ev.len) as usize];
+        let earlier = |a: u32, b: u32| key_cmp(events, a, b) == Ordering::Less;
+        self.engine.settled_slot(ids, e, &earlier)
     }
 
     fn step(&mut self, e: u32, rec: Option<&mut Recorder>) -> u32 {
