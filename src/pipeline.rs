@@ -394,11 +394,13 @@ impl Loader {
         }
         drop(by_hash);
         let mut canonical = by_time(&r.time, (0..n as u32).filter(|&e| live[e as usize]));
+        // Gathered once, in a loop whose reads overlap: the ties below and resolve read them in
+        // this order.
+        let time: Vec<i64> = canonical.iter().map(|&e| r.time[e as usize]).collect();
         let mut i = 0;
         while i < canonical.len() {
-            let t = r.time[canonical[i] as usize];
             let mut j = i + 1;
-            while j < canonical.len() && r.time[canonical[j] as usize] == t {
+            while j < canonical.len() && time[j] == time[i] {
                 j += 1;
             }
             if j - i > 1 {
@@ -409,6 +411,7 @@ impl Loader {
         Deduplicated {
             loader: self,
             canonical,
+            time,
             duplicates,
         }
     }
@@ -423,6 +426,8 @@ impl Loader {
 pub struct Deduplicated {
     loader: Loader,
     canonical: Vec<u32>,
+    /// The kept events' times, in canonical order.
+    time: Vec<i64>,
     duplicates: usize,
 }
 
@@ -442,6 +447,7 @@ impl Deduplicated {
         let Deduplicated {
             mut loader,
             canonical,
+            time,
             duplicates,
         } = self;
         let prepared = std::mem::replace(
@@ -449,12 +455,8 @@ impl Deduplicated {
             PreparedEvents::new(&IdentitySettings::default()),
         );
         let records = &loader.records;
-        // Gathered into canonical order first: simple loops whose reads overlap, where the
-        // resolver's own loop would wait on each.
-        let time: Vec<i64> = canonical
-            .iter()
-            .map(|&e| records.time[e as usize])
-            .collect();
+        // Gathered into canonical order first, as the times were: a simple loop whose reads
+        // overlap, where the resolver's own loop would wait on each.
         let traits: Vec<u32> = canonical
             .iter()
             .map(|&e| records.traits[e as usize])

@@ -455,6 +455,32 @@ fn permute<T: Clone>(items: &[T], keys: &[u32]) -> Vec<T> {
     idx.into_iter().map(|i| items[i].clone()).collect()
 }
 
+/// `arrival` cut into deliveries of the sizes in `chunks`, taken in turn.
+fn deliveries<'a>(arrival: &'a [Event], chunks: &'a [usize]) -> impl Iterator<Item = &'a [Event]> {
+    let mut sizes = chunks.iter().cycle();
+    let mut rest = arrival;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (delivery, after) = rest.split_at((*sizes.next()?).min(rest.len()));
+        rest = after;
+        Some(delivery)
+    })
+}
+
+/// One delivery as the edge makes it: a lone event through `add`, more through `add_batch`.
+fn deliver(graph: &mut IdentityGraph, delivery: &[Event]) {
+    match delivery {
+        [one] => {
+            graph.add(one);
+        }
+        many => {
+            graph.add_batch(many);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -501,18 +527,11 @@ proptest! {
         let arrival = permute(&events, &keys);
         // Mixed delivery: single events and batches, late events included.
         let mut graph = IdentityGraph::new(&settings);
-        let mut rest = &arrival[..];
-        let mut c = chunks.iter().cycle();
-        while !rest.is_empty() {
-            let n = (*c.next().unwrap()).min(rest.len());
-            if n == 1 {
-                graph.add(&rest[0]);
-            } else {
-                graph.add_batch(&rest[..n]);
-            }
-            rest = &rest[n..];
+        let mut seen = 0;
+        for delivery in deliveries(&arrival, &chunks) {
+            deliver(&mut graph, delivery);
+            seen += delivery.len();
             // Every prefix agrees with the batch answer for the events seen so far.
-            let seen = arrival.len() - rest.len();
             let prefix = resolve(&arrival[..seen], &settings);
             prop_assert_eq!(&graph.resolution().profiles, &prefix.profiles);
         }
@@ -550,16 +569,8 @@ proptest! {
         let base = resolve(&all, &settings);
         let arrival = permute(&all, &keys);
         let mut graph = IdentityGraph::new(&settings);
-        let mut rest = &arrival[..];
-        let mut c = chunks.iter().cycle();
-        while !rest.is_empty() {
-            let n = (*c.next().unwrap()).min(rest.len());
-            if n == 1 {
-                graph.add(&rest[0]);
-            } else {
-                graph.add_batch(&rest[..n]);
-            }
-            rest = &rest[n..];
+        for delivery in deliveries(&arrival, &chunks) {
+            deliver(&mut graph, delivery);
         }
         prop_assert_eq!(&graph.resolution().profiles, &base.profiles);
         prop_assert_eq!(graph.unresolved(), base.unresolved());

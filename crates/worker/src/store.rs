@@ -900,73 +900,69 @@ impl EventStore {
         if loaded.pending == 0 {
             return Ok(false);
         }
-        if !loaded.queued.is_empty() {
+        // The batches to apply, and the statement that takes their rows out of the queue.
+        let (batches, delete, bound): (Vec<String>, &str, i64) = if !loaded.queued.is_empty() {
             // Written since the load: the oldest rows of the table, in the same order.
             let n = match usize::try_from(rows) {
                 Ok(n) => n.min(loaded.queued.len()),
                 Err(_) => loaded.queued.len(),
             };
-            let taken: Vec<String> = loaded.queued.drain(..n).collect();
-            let texts: Vec<&str> = taken
-                .iter()
-                .flat_map(|b| b.lines())
-                .filter(|l| !l.is_empty())
-                .collect();
-            self.append(sql, loaded, &texts)?;
-            sql.exec(
+            let taken = loaded.queued.drain(..n).collect();
+            (
+                taken,
                 "DELETE FROM pending WHERE seq IN (SELECT seq FROM pending ORDER BY seq LIMIT ?)",
-                vec![SqlStorageValue::Integer(n as i64)],
+                n as i64,
             )
-            .map_err(sql_err)?;
-            loaded.pending = loaded.pending.saturating_sub(n as u64);
-            return Ok(loaded.pending > 0);
-        }
-        // Found in the table when the object loaded (queued before a restart, a crash or an
-        // eviction).
-        #[derive(Deserialize)]
-        struct Row {
-            seq: i64,
-            batch: String,
-        }
-        let mut taken: Vec<Row> = sql
-            .exec(
-                "SELECT seq, batch FROM pending ORDER BY seq LIMIT ?",
-                vec![SqlStorageValue::Integer(rows)],
-            )
-            .and_then(|c| c.to_array())
-            .map_err(sql_err)?;
-        let Some(last) = taken.iter().map(|r| r.seq).max() else {
-            loaded.pending = 0;
-            return Ok(false);
-        };
-        for row in &mut taken {
-            if row.batch.starts_with('[') {
-                // Queued by an earlier version. Written by the worker from accepted events, so
-                // it parses; one that somehow does not must not block every later row.
-                match serde_json::from_str::<Vec<LegacyQueuedEvent>>(&row.batch) {
-                    Ok(list) => {
-                        let lines: Vec<String> = list.into_iter().map(|e| e.json).collect();
-                        row.batch = lines.join("\n");
-                    }
-                    Err(e) => {
-                        worker::console_error!("pending batch {} dropped: {e}", row.seq);
-                        row.batch.clear();
-                    }
-                }
+        } else {
+            // Found in the table when the object loaded (queued before a restart, a crash or
+            // an eviction).
+            #[derive(Deserialize)]
+            struct Row {
+                seq: i64,
+                batch: String,
             }
-        }
-        let texts: Vec<&str> = taken
+            let taken: Vec<Row> = sql
+                .exec(
+                    "SELECT seq, batch FROM pending ORDER BY seq LIMIT ?",
+                    vec![SqlStorageValue::Integer(rows)],
+                )
+                .and_then(|c| c.to_array())
+                .map_err(sql_err)?;
+            let Some(last) = taken.iter().map(|r| r.seq).max() else {
+                loaded.pending = 0;
+                return Ok(false);
+            };
+            let batches = taken
+                .into_iter()
+                .map(|row| {
+                    if !row.batch.starts_with('[') {
+                        return row.batch;
+                    }
+                    // Queued by an earlier version. Written by the worker from accepted events,
+                    // so it parses; one that somehow does not must not block every later row.
+                    match serde_json::from_str::<Vec<LegacyQueuedEvent>>(&row.batch) {
+                        Ok(list) => {
+                            let lines: Vec<String> = list.into_iter().map(|e| e.json).collect();
+                            lines.join("\n")
+                        }
+                        Err(e) => {
+                            worker::console_error!("pending batch {} dropped: {e}", row.seq);
+                            String::new()
+                        }
+                    }
+                })
+                .collect();
+            (batches, "DELETE FROM pending WHERE seq <= ?", last)
+        };
+        let texts: Vec<&str> = batches
             .iter()
-            .flat_map(|r| r.batch.lines())
+            .flat_map(|b| b.lines())
             .filter(|l| !l.is_empty())
             .collect();
         self.append(sql, loaded, &texts)?;
-        sql.exec(
-            "DELETE FROM pending WHERE seq <= ?",
-            vec![SqlStorageValue::Integer(last)],
-        )
-        .map_err(sql_err)?;
-        loaded.pending = loaded.pending.saturating_sub(taken.len() as u64);
+        sql.exec(delete, vec![SqlStorageValue::Integer(bound)])
+            .map_err(sql_err)?;
+        loaded.pending = loaded.pending.saturating_sub(batches.len() as u64);
         Ok(loaded.pending > 0)
     }
 
