@@ -29,7 +29,9 @@ use std::io::{self, BufRead};
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::event::{CallType, Event, Object};
-use crate::identity::{IdentityParts, IdentitySettings, PreparedEvents, Resolution};
+use crate::identity::{
+    CompactResolution, IdentityParts, IdentitySettings, PreparedEvents, Profile, Resolution,
+};
 use crate::ingest::{self, trim_json_space, Checked, Rejection, Source};
 use crate::segment::{EncodedEvent, PropertyEncoder, Store, StoreBuilder};
 use crate::time::Timestamp;
@@ -172,7 +174,7 @@ impl Loader {
         }
     }
 
-    /// A loader for profiles alone ([`Resolved::into_profiles`]): every message is checked as
+    /// A loader for profiles alone ([`Deduplicated::resolve_profiles`]): every message is checked as
     /// for the store, but names and properties are not kept, which is most of what a message
     /// weighs. [`Resolved::build_store`] must not be called on what it gives.
     pub fn profiles_only(settings: &IdentitySettings, source: Source) -> Loader {
@@ -442,8 +444,43 @@ impl Deduplicated {
         self.canonical.is_empty()
     }
 
-    /// Identity resolution over the kept events: the resolve stage.
+    /// Identity resolution over the kept events, every profile built: the resolve stage of the
+    /// store pipeline.
     pub fn resolve(self) -> Resolved {
+        let (loader, canonical, duplicates, compact, traits) = self.resolve_parts();
+        let records = &loader.records;
+        let resolution =
+            compact.into_resolution(|pos| trait_set(&records.trait_sets, &traits, pos));
+        Resolved {
+            loader,
+            canonical,
+            duplicates,
+            resolution,
+        }
+    }
+
+    /// Identity resolution over the kept events, each profile built when it is read: the
+    /// resolve stage of `tessera profiles`, which prints them one at a time.
+    pub fn resolve_profiles(self) -> Profiles {
+        let (loader, _, duplicates, resolution, traits) = self.resolve_parts();
+        let Loader {
+            records,
+            rejected,
+            accepted,
+            ..
+        } = loader;
+        Profiles {
+            resolution,
+            trait_sets: records.trait_sets,
+            traits,
+            rejected,
+            accepted,
+            duplicates,
+        }
+    }
+
+    /// Resolves, leaving the profiles unbuilt; also gives each position's trait set.
+    fn resolve_parts(self) -> (Loader, Vec<u32>, usize, CompactResolution, Vec<u32>) {
         let Deduplicated {
             mut loader,
             canonical,
@@ -461,20 +498,21 @@ impl Deduplicated {
             .iter()
             .map(|&e| records.traits[e as usize])
             .collect();
-        let resolution = prepared.resolve(
+        let resolution = prepared.resolve_compact(
             &canonical,
             |pos| Timestamp(time[pos as usize]),
-            |pos| match traits[pos as usize] {
-                NONE => None,
-                i => records.trait_sets.get(i as usize),
-            },
+            |pos| traits[pos as usize] != NONE,
         );
-        Resolved {
-            loader,
-            canonical,
-            duplicates,
-            resolution,
-        }
+        (loader, canonical, duplicates, resolution, traits)
+    }
+}
+
+/// The profile traits set by the event at canonical position `pos` (`traits[pos]` indexes
+/// `trait_sets`), if any.
+fn trait_set<'a>(trait_sets: &'a [Object], traits: &[u32], pos: u32) -> Option<&'a Object> {
+    match traits[pos as usize] {
+        NONE => None,
+        i => trait_sets.get(i as usize),
     }
 }
 
@@ -488,16 +526,6 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// The profiles alone, for a loader made by [`Loader::profiles_only`] (or any other).
-    pub fn into_profiles(self) -> Profiles {
-        Profiles {
-            resolution: self.resolution,
-            rejected: self.loader.rejected,
-            accepted: self.loader.accepted,
-            duplicates: self.duplicates,
-        }
-    }
-
     /// Builds the segment store: the store stage.
     ///
     /// # Panics
@@ -603,7 +631,10 @@ impl Resolved {
 #[derive(Debug)]
 pub struct Profiles {
     /// Identity resolution; `event_profile` follows the kept events in canonical order.
-    pub resolution: Resolution,
+    resolution: CompactResolution,
+    /// Pre-merged profile traits of the events that set any, and each position's (or `NONE`).
+    trait_sets: Vec<Object>,
+    traits: Vec<u32>,
     /// Rejected messages, in file order.
     pub rejected: Vec<Rejection>,
     /// Messages accepted (duplicates included).
@@ -617,6 +648,37 @@ impl Profiles {
     pub fn events(&self) -> usize {
         self.accepted - self.duplicates
     }
+
+    /// How many profiles there are.
+    pub fn len(&self) -> usize {
+        self.resolution.len()
+    }
+
+    /// True when no event identifies anyone.
+    pub fn is_empty(&self) -> bool {
+        self.resolution.is_empty()
+    }
+
+    /// How many kept events belong to no profile.
+    pub fn unresolved(&self) -> u64 {
+        self.resolution.unresolved()
+    }
+
+    /// For each kept event in canonical order, the number of its profile (`None`: unresolved).
+    pub fn event_profile(&self) -> &[Option<u32>] {
+        self.resolution.event_profile()
+    }
+
+    /// Profile `p` (in id order), built.
+    pub fn profile(&self, p: usize) -> Profile {
+        self.resolution
+            .profile(p, |pos| trait_set(&self.trait_sets, &self.traits, pos))
+    }
+
+    /// Every profile in id order, each built as it is reached.
+    pub fn iter(&self) -> impl Iterator<Item = Profile> + '_ {
+        (0..self.len()).map(|p| self.profile(p))
+    }
 }
 
 /// Reads a file of messages (any shape [`ingest::read_file_bytes`] takes) into profiles alone:
@@ -628,7 +690,7 @@ pub fn load_profiles<R: BufRead>(
 ) -> io::Result<Profiles> {
     let mut loader = Loader::profiles_only(settings, source);
     loader.read(reader)?;
-    Ok(loader.dedup().resolve().into_profiles())
+    Ok(loader.dedup().resolve_profiles())
 }
 
 /// Reads a file of messages (any shape [`ingest::read_file_bytes`] takes) into profiles and the

@@ -48,8 +48,9 @@ fn assert_same(bytes: &[u8], settings: &IdentitySettings) -> Loaded {
     // The profiles-only pipeline (`tessera profiles`) checks the same and resolves the same.
     let alone = pipeline::load_profiles(bytes, settings, SOURCE).expect("in memory");
     assert_eq!(alone.rejected, loaded.rejected);
-    assert_eq!(alone.resolution.profiles, resolution.profiles);
-    assert_eq!(alone.resolution.event_profile, resolution.event_profile);
+    assert_eq!(alone.iter().collect::<Vec<_>>(), resolution.profiles);
+    assert_eq!(alone.unresolved(), resolution.unresolved());
+    assert_eq!(alone.event_profile(), &resolution.event_profile[..]);
     assert_eq!(
         (alone.accepted, alone.duplicates),
         (loaded.accepted, loaded.duplicates)

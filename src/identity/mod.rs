@@ -496,11 +496,24 @@ impl PreparedEvents {
     /// pre-merged in application order (a `null` member removes the key). Both are asked in
     /// position order. `event_profile` follows the positions in `canonical`.
     pub fn resolve<'a>(
-        mut self,
+        self,
         canonical: &[u32],
         time_at: impl Fn(u32) -> Timestamp,
         traits_at: impl Fn(u32) -> Option<&'a Object>,
     ) -> Resolution {
+        self.resolve_compact(canonical, time_at, |pos| traits_at(pos).is_some())
+            .into_resolution(traits_at)
+    }
+
+    /// [`PreparedEvents::resolve`] with the profiles left unbuilt: `sets_traits(pos)` tells
+    /// whether the event at `pos` sets profile traits, and [`CompactResolution::profile`] is
+    /// given them when a profile is read.
+    pub fn resolve_compact(
+        mut self,
+        canonical: &[u32],
+        time_at: impl Fn(u32) -> Timestamp,
+        sets_traits: impl Fn(u32) -> bool,
+    ) -> CompactResolution {
         let mut slot_at = Vec::with_capacity(canonical.len());
         // Events are numbered by canonical position here, so "created earlier" is `<`.
         let earlier = |a: u32, b: u32| a < b;
@@ -515,14 +528,19 @@ impl PreparedEvents {
         self.arena = Vec::new();
         self.start = Vec::new();
         self.previous = Vec::new();
-        assemble(
+        let layout = Layout::new(
             &mut self.engine,
             0..canonical.len() as u32,
             &slot_at,
             canonical.len(),
             time_at,
-            |pos| traits_at(pos).into_iter().flatten(),
-        )
+            sets_traits,
+        );
+        CompactResolution {
+            layout,
+            types: self.engine.types,
+            ids: self.engine.ids,
+        }
     }
 }
 
@@ -609,110 +627,241 @@ fn assemble<'a, T>(
 where
     T: Iterator<Item = (&'a String, &'a Value)>,
 {
-    // Each slot's profile, numbered in id order before any event is visited: roots are found
-    // once per slot rather than once per event, and events, traits and identifiers then go
-    // straight to their final place, with no reordering afterwards.
-    let slots = engine.parent.len();
-    // (A slot freed by a replay has no parent, and no profile.)
-    let mut profile_of: Vec<u32> = (0..slots as u32)
-        .map(|s| match engine.parent[s as usize] {
-            NONE => NONE,
-            _ => engine.find(s),
-        })
-        .collect();
-    let mut has_events = vec![false; slots];
-    for e in order.clone() {
-        if let Some(&r) = profile_of.get(event_slot[e as usize] as usize) {
-            if let Some(mark) = has_events.get_mut(r as usize) {
-                *mark = true;
-            }
-        }
-    }
-    // A profile id spells the first 8 bytes of a digest in fixed-width hex, so the numbers
-    // sort as the ids do.
-    let mut roots: Vec<(u64, u32)> = (0..slots as u32)
-        .filter(|&r| has_events[r as usize])
-        .map(|r| (engine.slot_id_prefix(r), r))
-        .collect();
-    drop(has_events);
-    roots.sort_unstable();
-    let mut index_of_root = vec![NONE; slots];
-    for (i, &(_, r)) in roots.iter().enumerate() {
-        index_of_root[r as usize] = i as u32;
-    }
-    for p in &mut profile_of {
-        *p = index_of_root.get(*p as usize).copied().unwrap_or(NONE);
-    }
-    drop(index_of_root);
-
-    let n = roots.len();
-    let mut stats: Vec<(u64, i64, i64)> = vec![(0, i64::MAX, i64::MIN); n];
-    // Each profile's latest value per trait key, borrowed: a value is copied once, when the
-    // profile is built, not at every event that sets it (`null` is kept here, and removes).
-    let mut traits: Vec<BTreeMap<&'a str, &'a Value>> = vec![BTreeMap::new(); n];
-    let mut event_profile = vec![None; n_events];
-    for e in order {
-        let pi = match profile_of.get(event_slot[e as usize] as usize) {
-            Some(&pi) if pi != NONE => pi,
-            _ => continue,
-        };
-        event_profile[e as usize] = Some(pi);
-        let t = time_of(e).0;
-        let stat = &mut stats[pi as usize];
-        stat.0 += 1;
-        stat.1 = stat.1.min(t);
-        stat.2 = stat.2.max(t);
-        let mut set = traits_of(e).peekable();
-        if set.peek().is_some() {
-            traits[pi as usize].extend(set.map(|(k, v)| (k.as_str(), v)));
-        }
-    }
-
-    // Identifiers by profile, so each profile's sets are built in one go.
-    let mut held: Vec<(u32, u32)> = (0..engine.ids.len() as u32)
-        .filter_map(|x| {
-            let s = engine.owner[x as usize];
-            let pi = *profile_of.get(s as usize)?;
-            (pi != NONE).then_some((pi, x))
-        })
-        .collect();
-    held.sort_unstable();
-    let mut held = held.into_iter().peekable();
-    let profiles = roots
-        .iter()
-        .zip(stats)
-        .zip(traits)
-        .enumerate()
-        .map(|(pi, ((&(prefix, _), (count, first, last)), traits))| {
-            let mut identifiers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            while let Some((_, x)) = held.next_if(|&(p, _)| p == pi as u32) {
-                let kind = engine.types.name(engine.ids.kind(x));
-                let value = engine.ids.value(x).to_string();
-                match identifiers.get_mut(kind) {
-                    Some(set) => {
-                        set.insert(value);
-                    }
-                    None => {
-                        identifiers.insert(kind.to_string(), BTreeSet::from([value]));
-                    }
-                }
-            }
-            Profile {
-                id: engine::profile_id_from_prefix(prefix),
-                identifiers,
-                traits: traits
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.to_owned(), v.clone()))
-                    .collect(),
-                event_count: count,
-                first_seen: Timestamp(first),
-                last_seen: Timestamp(last),
-            }
-        })
+    let layout = Layout::new(engine, order, event_slot, n_events, time_of, |e| {
+        traits_of(e).next().is_some()
+    });
+    let profiles = (0..layout.len())
+        .map(|p| layout.profile(p, &engine.types, &engine.ids, &traits_of))
         .collect();
     Resolution {
         profiles,
-        event_profile,
+        event_profile: layout.event_profile,
+    }
+}
+
+/// What each profile is made of, by number, with no profile built: its id, event count and
+/// times, identifiers and the events that set its traits. Building ten million events'
+/// [`Profile`]s (maps of owned strings) costs more than resolving them, so [`CompactResolution`]
+/// keeps this and builds a profile when it is read.
+#[derive(Debug)]
+struct Layout {
+    /// Per profile, in id order: the 64-bit prefix its id spells.
+    prefixes: Vec<u64>,
+    /// Per profile: (event count, first seen, last seen).
+    stats: Vec<(u64, i64, i64)>,
+    /// Identifiers grouped by profile: `held[held_ends[p]..held_ends[p + 1]]`.
+    held: Vec<u32>,
+    held_ends: Vec<u32>,
+    /// Events that set profile traits, grouped by profile, in canonical order within each.
+    setters: Vec<u32>,
+    setter_ends: Vec<u32>,
+    event_profile: Vec<Option<u32>>,
+}
+
+impl Layout {
+    fn new(
+        engine: &mut Engine,
+        order: impl Iterator<Item = u32> + Clone,
+        event_slot: &[u32],
+        n_events: usize,
+        time_of: impl Fn(u32) -> Timestamp,
+        sets_traits: impl Fn(u32) -> bool,
+    ) -> Layout {
+        // Each slot's profile, numbered in id order before any event is visited: roots are
+        // found once per slot rather than once per event, and events and identifiers then go
+        // straight to their profile's number, with no reordering afterwards.
+        let slots = engine.parent.len();
+        // (A slot freed by a replay has no parent, and no profile.)
+        let mut profile_of: Vec<u32> = (0..slots as u32)
+            .map(|s| match engine.parent[s as usize] {
+                NONE => NONE,
+                _ => engine.find(s),
+            })
+            .collect();
+        let mut has_events = vec![false; slots];
+        for e in order.clone() {
+            if let Some(&r) = profile_of.get(event_slot[e as usize] as usize) {
+                if let Some(mark) = has_events.get_mut(r as usize) {
+                    *mark = true;
+                }
+            }
+        }
+        // A profile id spells the first 8 bytes of a digest in fixed-width hex, so the numbers
+        // sort as the ids do.
+        let mut roots: Vec<(u64, u32)> = (0..slots as u32)
+            .filter(|&r| has_events[r as usize])
+            .map(|r| (engine.slot_id_prefix(r), r))
+            .collect();
+        drop(has_events);
+        roots.sort_unstable();
+        let mut index_of_root = vec![NONE; slots];
+        for (i, &(_, r)) in roots.iter().enumerate() {
+            index_of_root[r as usize] = i as u32;
+        }
+        for p in &mut profile_of {
+            *p = index_of_root.get(*p as usize).copied().unwrap_or(NONE);
+        }
+        drop(index_of_root);
+
+        let n = roots.len();
+        let mut stats: Vec<(u64, i64, i64)> = vec![(0, i64::MAX, i64::MIN); n];
+        let mut setters: Vec<(u32, u32)> = Vec::new();
+        let mut event_profile = vec![None; n_events];
+        for e in order {
+            let pi = match profile_of.get(event_slot[e as usize] as usize) {
+                Some(&pi) if pi != NONE => pi,
+                _ => continue,
+            };
+            event_profile[e as usize] = Some(pi);
+            let t = time_of(e).0;
+            let stat = &mut stats[pi as usize];
+            stat.0 += 1;
+            stat.1 = stat.1.min(t);
+            stat.2 = stat.2.max(t);
+            if sets_traits(e) {
+                setters.push((pi, e));
+            }
+        }
+        let held = (0..engine.ids.len() as u32).filter_map(|x| {
+            let pi = *profile_of.get(engine.owner[x as usize] as usize)?;
+            (pi != NONE).then_some((pi, x))
+        });
+        let (held, held_ends) = group_by_profile(n, held.collect());
+        let (setters, setter_ends) = group_by_profile(n, setters);
+        Layout {
+            prefixes: roots.into_iter().map(|(prefix, _)| prefix).collect(),
+            stats,
+            held,
+            held_ends,
+            setters,
+            setter_ends,
+            event_profile,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.prefixes.len()
+    }
+
+    /// Profile `p`, built: identifiers read from `ids`, traits applied in canonical order.
+    fn profile<'a, T>(
+        &self,
+        p: usize,
+        types: &engine::TypeTable,
+        ids: &engine::Interner,
+        traits_of: impl Fn(u32) -> T,
+    ) -> Profile
+    where
+        T: Iterator<Item = (&'a String, &'a Value)>,
+    {
+        let mut identifiers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for &x in &self.held[self.held_ends[p] as usize..self.held_ends[p + 1] as usize] {
+            let kind = types.name(ids.kind(x));
+            let value = ids.value(x).to_string();
+            match identifiers.get_mut(kind) {
+                Some(set) => {
+                    set.insert(value);
+                }
+                None => {
+                    identifiers.insert(kind.to_string(), BTreeSet::from([value]));
+                }
+            }
+        }
+        // The latest value per key, borrowed: a value is copied once, when the profile is
+        // built, not at every event that sets it (`null` is kept here, and removes).
+        let mut latest: BTreeMap<&'a str, &'a Value> = BTreeMap::new();
+        for &e in &self.setters[self.setter_ends[p] as usize..self.setter_ends[p + 1] as usize] {
+            latest.extend(traits_of(e).map(|(k, v)| (k.as_str(), v)));
+        }
+        let (event_count, first, last) = self.stats[p];
+        Profile {
+            id: engine::profile_id_from_prefix(self.prefixes[p]),
+            identifiers,
+            traits: latest
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .collect(),
+            event_count,
+            first_seen: Timestamp(first),
+            last_seen: Timestamp(last),
+        }
+    }
+}
+
+/// `(profile, item)` pairs grouped by profile, keeping their order within each: the items, and
+/// where each of the `n` profiles' items end (`ends[p]..ends[p + 1]`).
+fn group_by_profile(n: usize, pairs: Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
+    let mut ends = vec![0u32; n + 1];
+    for &(p, _) in &pairs {
+        ends[p as usize + 1] += 1;
+    }
+    for p in 0..n {
+        ends[p + 1] += ends[p];
+    }
+    let mut fill = ends.clone();
+    let mut items = vec![0u32; pairs.len()];
+    for (p, item) in pairs {
+        let at = &mut fill[p as usize];
+        items[*at as usize] = item;
+        *at += 1;
+    }
+    (items, ends)
+}
+
+/// A [`Resolution`] whose profiles are built when read ([`CompactResolution::profile`]): what
+/// [`PreparedEvents::resolve_compact`] gives, for loaders that print or stream profiles one at
+/// a time rather than hold them all.
+#[derive(Debug)]
+pub struct CompactResolution {
+    layout: Layout,
+    types: engine::TypeTable,
+    ids: engine::Interner,
+}
+
+impl CompactResolution {
+    /// How many profiles there are.
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    /// True when no event identifies anyone.
+    pub fn is_empty(&self) -> bool {
+        self.layout.len() == 0
+    }
+
+    /// For each resolved position, the number of its profile, or `None` when unresolved (as
+    /// [`Resolution::event_profile`]).
+    pub fn event_profile(&self) -> &[Option<u32>] {
+        &self.layout.event_profile
+    }
+
+    /// How many events belong to no profile.
+    pub fn unresolved(&self) -> u64 {
+        self.layout
+            .event_profile
+            .iter()
+            .filter(|p| p.is_none())
+            .count() as u64
+    }
+
+    /// Profile `p` (numbered in id order, as [`Resolution::profiles`]), built; `traits_at` gives
+    /// the profile traits of the event at a position, as given to
+    /// [`PreparedEvents::resolve_compact`].
+    pub fn profile<'a>(&self, p: usize, traits_at: impl Fn(u32) -> Option<&'a Object>) -> Profile {
+        self.layout.profile(p, &self.types, &self.ids, |pos| {
+            traits_at(pos).into_iter().flatten()
+        })
+    }
+
+    /// Every profile built: the [`Resolution`] [`PreparedEvents::resolve`] gives.
+    pub fn into_resolution<'a>(self, traits_at: impl Fn(u32) -> Option<&'a Object>) -> Resolution {
+        let profiles = (0..self.len())
+            .map(|p| self.profile(p, &traits_at))
+            .collect();
+        Resolution {
+            profiles,
+            event_profile: self.layout.event_profile,
+        }
     }
 }

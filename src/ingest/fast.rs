@@ -40,6 +40,13 @@ fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
 }
 
+/// The eight bytes at `i` as one little-endian word.
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[i..i + 8]);
+    u64::from_le_bytes(word)
+}
+
 /// High bit set in each byte of `w` equal to `b` (exact for the lowest such byte).
 fn bytes_equal(w: u64, b: u8) -> u64 {
     bytes_below(w ^ (ONES * u64::from(b)), 1)
@@ -59,12 +66,29 @@ pub(crate) fn scan_lean_split(text: &str) -> Scan<(RawMessage<'_>, Option<&str>)
 
 fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
     let mut s = Scanner::new(text, split);
-    let message = s.message()?;
+    let read = s.message();
     s.space();
-    if s.at != s.bytes.len() {
+    let end = s.at;
+    let properties = s.properties;
+    s.finish();
+    let message = read?;
+    if end != text.len() {
         return Err(Unusual);
     }
-    Ok((message, s.properties))
+    Ok((message, properties))
+}
+
+/// True when `bytes` holds no control character (below 0x20): then no string in it does, and
+/// strings need only be scanned for their end. No early exit, so that it compiles to a vector
+/// loop over the whole line (a tab between tokens is legal and sends the line the slow way).
+fn free_of_controls(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0u8, |acc, &b| acc | u8::from(b < 0x20)) == 0
+}
+
+thread_local! {
+    /// The key buffer of the last scanner on this thread, reused by the next: a message is
+    /// scanned with no allocation.
+    static KEYS: std::cell::Cell<Vec<(u32, u32)>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Appends the encoding of an event's `properties`, given as the text [`scan_lean_split`]
@@ -75,9 +99,9 @@ pub(crate) fn encode_properties(text: &str, encoder: &mut PropertyEncoder, out: 
     let mut path = String::new();
     let mut items = Vec::new();
     let before = out.len();
-    if s.encode_object(&mut path, &mut items, encoder, out)
-        .is_err()
-    {
+    let walked = s.encode_object(&mut path, &mut items, encoder, out);
+    s.finish();
+    if walked.is_err() {
         // Checked text always walks; should it not, the strict parser's object is encoded.
         out.truncate(before);
         if let Ok(serde_json::Value::Object(map)) = strict::from_str_seed(text, strict::StrictValue)
@@ -94,25 +118,37 @@ struct Scanner<'a> {
     /// Leave an object `properties` unbuilt (see [`scan_lean_split`]).
     split: bool,
     properties: Option<&'a str>,
-    /// The keys of the objects being read, innermost last: each object pushes its keys above
-    /// its parent's and drops them when it closes. One buffer for the whole message, where a
-    /// fixed array per object cost a 512-byte clear for every object of every message.
-    keys: Vec<&'a str>,
+    /// Whether the text was found free of control characters ([`free_of_controls`]).
+    clean: bool,
+    /// The keys of the objects being read, innermost last, as byte ranges of `text`: each
+    /// object pushes its keys above its parent's and drops them when it closes. One buffer for
+    /// the whole message, where a fixed array per object cost a 512-byte clear for every
+    /// object of every message; ranges rather than `&str` so that it outlives the message and
+    /// the next one reuses it ([`KEYS`]).
+    keys: Vec<(u32, u32)>,
     /// [`Scanner::encode_object`]'s members (key, offset of the value), stacked the same way.
     value_at: Vec<(&'a str, usize)>,
 }
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str, split: bool) -> Scanner<'a> {
+        let mut keys = KEYS.take();
+        keys.clear();
         Scanner {
             text,
             bytes: text.as_bytes(),
             at: 0,
             split,
             properties: None,
-            keys: Vec::with_capacity(64),
+            clean: free_of_controls(text.as_bytes()),
+            keys,
             value_at: Vec::new(),
         }
+    }
+
+    /// Gives the key buffer back for the next scanner on this thread.
+    fn finish(self) {
+        KEYS.set(self.keys);
     }
 
     /// Records `key` among the keys of the object whose keys start at `base`, giving up on a
@@ -126,11 +162,17 @@ impl<'a> Scanner<'a> {
         }
         let last = key.as_bytes().last().copied().unwrap_or(0);
         let bit = 1u64 << ((key.len().wrapping_mul(7) ^ usize::from(last)) & 63);
-        if *seen & bit != 0 && keys.contains(&key) {
+        if *seen & bit != 0
+            && keys
+                .iter()
+                .any(|&(start, end)| &self.bytes[start as usize..end as usize] == key.as_bytes())
+        {
             return Err(Unusual);
         }
         *seen |= bit;
-        self.keys.push(key);
+        // A key is a slice of `text`, so its offset is where it starts in `bytes`.
+        let start = key.as_ptr() as usize - self.bytes.as_ptr() as usize;
+        self.keys.push((start as u32, (start + key.len()) as u32));
         Ok(())
     }
 
@@ -175,10 +217,12 @@ impl<'a> Scanner<'a> {
         let bytes = self.bytes;
         let mut i = start;
         while i + 8 <= bytes.len() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&bytes[i..i + 8]);
-            let w = u64::from_le_bytes(word);
-            let hits = bytes_equal(w, b'"') | bytes_equal(w, b'\\') | bytes_below(w, 0x20);
+            let w = word_at(bytes, i);
+            let mut hits = bytes_equal(w, b'"') | bytes_equal(w, b'\\');
+            // In a clean text only the end of the string is sought.
+            if !self.clean {
+                hits |= bytes_below(w, 0x20);
+            }
             if hits != 0 {
                 i += (hits.trailing_zeros() / 8) as usize;
                 break;

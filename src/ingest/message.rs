@@ -348,7 +348,7 @@ pub(crate) fn parse_text(text: &[u8], place: &Place<'_>) -> Result<Event, Reject
             ),
         ));
     }
-    let utf8 = std::str::from_utf8(text)
+    let utf8 = super::utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     let raw = strict::from_str_seed(
         utf8,
@@ -369,7 +369,7 @@ pub(crate) fn parse_text_lean(text: &[u8], place: &Place<'_>) -> Result<Event, R
     if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
         return parse_text(text, place);
     }
-    let utf8 = std::str::from_utf8(text)
+    let utf8 = super::utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     match super::fast::scan_lean(utf8) {
         Ok(raw) => check(raw, text, place),
@@ -388,7 +388,7 @@ pub(crate) fn parse_text_checked<'a>(
     if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
         return parse_text(text, place).map(|e| (Checked::from_event(e), None));
     }
-    let utf8 = std::str::from_utf8(text)
+    let utf8 = super::utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     match super::fast::scan_lean_split(utf8) {
         Ok((raw, properties)) => check_borrowed(raw, text, place).map(|c| (c, properties)),
@@ -404,7 +404,7 @@ pub(crate) fn parse_text_lean_strict(text: &[u8], place: &Place<'_>) -> Result<E
     if text.len() > MAX_MESSAGE_BYTES || place.batch.is_some() {
         return parse_text(text, place);
     }
-    let utf8 = std::str::from_utf8(text)
+    let utf8 = super::utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
     check(lean_strict_raw(utf8, place)?, text, place)
 }

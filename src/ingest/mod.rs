@@ -392,6 +392,12 @@ pub(crate) fn parse_message_checked(
 }
 
 pub(crate) use fast::encode_properties;
+
+/// `bytes` as text when they are UTF-8: checked a vector at a time (simdutf8), and by the
+/// standard library again only to describe an error.
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
+}
 pub(crate) use message::Checked;
 
 /// The `writeKey` string at the top level of a body (a batch or a single message), if any:
@@ -512,7 +518,7 @@ pub(crate) fn parse_batch(
     source: Source,
     limits: bool,
 ) -> Result<Outcome, RequestError> {
-    let text = std::str::from_utf8(body)
+    let text = utf8(body)
         .map_err(|e| RequestError::new(codes::INVALID_JSON, format!("body is not UTF-8: {e}")))?;
     let parsed = strict::from_str_seed(text, BatchSeed)
         .map_err(|e| RequestError::new(codes::INVALID_JSON, e.to_string()))?

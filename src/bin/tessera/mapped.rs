@@ -13,6 +13,8 @@ const PIECE: usize = 64 << 20;
 pub struct MappedLines {
     map: memmap2::Mmap,
     at: usize,
+    /// The end of the pieces whose pages were mapped ahead of reading.
+    populated: usize,
 }
 
 impl MappedLines {
@@ -23,7 +25,11 @@ impl MappedLines {
         let map = unsafe { memmap2::Mmap::map(file) }?;
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);
-        Ok(MappedLines { map, at: 0 })
+        Ok(MappedLines {
+            map,
+            at: 0,
+            populated: 0,
+        })
     }
 }
 
@@ -40,6 +46,16 @@ impl Read for MappedLines {
 impl BufRead for MappedLines {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         let end = ((self.at / PIECE + 1) * PIECE).min(self.map.len());
+        #[cfg(target_os = "linux")]
+        if end > self.populated {
+            // A piece's page tables filled in one call, rather than by a fault every few pages
+            // as the scan reaches them; where the kernel lacks it, faults do the same.
+            let start = self.at / PIECE * PIECE;
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::PopulateRead, start, end - start);
+            self.populated = end;
+        }
         Ok(&self.map[self.at..end])
     }
 
