@@ -502,7 +502,9 @@ impl PreparedEvents {
         traits_at: impl Fn(u32) -> Option<&'a Object>,
     ) -> Resolution {
         self.resolve_compact(canonical, time_at, |pos| traits_at(pos).is_some())
-            .into_resolution(traits_at)
+            .into_resolution(|setters| {
+                merged_traits(setters, |pos| traits_at(pos).into_iter().flatten())
+            })
     }
 
     /// [`PreparedEvents::resolve`] with the profiles left unbuilt: `sets_traits(pos)` tells
@@ -631,7 +633,11 @@ where
         traits_of(e).next().is_some()
     });
     let profiles = (0..layout.len())
-        .map(|p| layout.profile(p, &engine.types, &engine.ids, &traits_of))
+        .map(|p| {
+            layout.profile(p, &engine.types, &engine.ids, |setters| {
+                merged_traits(setters, &traits_of)
+            })
+        })
         .collect();
     Resolution {
         profiles,
@@ -743,17 +749,15 @@ impl Layout {
         self.prefixes.len()
     }
 
-    /// Profile `p`, built: identifiers read from `ids`, traits applied in canonical order.
-    fn profile<'a, T>(
+    /// Profile `p`, built: identifiers read from `ids`; `traits(setters)` gives its traits
+    /// after the events that set any, listed in canonical order.
+    fn profile(
         &self,
         p: usize,
         types: &engine::TypeTable,
         ids: &engine::Interner,
-        traits_of: impl Fn(u32) -> T,
-    ) -> Profile
-    where
-        T: Iterator<Item = (&'a String, &'a Value)>,
-    {
+        traits: impl FnOnce(&[u32]) -> Object,
+    ) -> Profile {
         let mut identifiers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for &x in &self.held[self.held_ends[p] as usize..self.held_ends[p + 1] as usize] {
             let kind = types.name(ids.kind(x));
@@ -767,26 +771,35 @@ impl Layout {
                 }
             }
         }
-        // The latest value per key, borrowed: a value is copied once, when the profile is
-        // built, not at every event that sets it (`null` is kept here, and removes).
-        let mut latest: BTreeMap<&'a str, &'a Value> = BTreeMap::new();
-        for &e in &self.setters[self.setter_ends[p] as usize..self.setter_ends[p + 1] as usize] {
-            latest.extend(traits_of(e).map(|(k, v)| (k.as_str(), v)));
-        }
+        let setters = &self.setters[self.setter_ends[p] as usize..self.setter_ends[p + 1] as usize];
         let (event_count, first, last) = self.stats[p];
         Profile {
             id: engine::profile_id_from_prefix(self.prefixes[p]),
             identifiers,
-            traits: latest
-                .into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.to_owned(), v.clone()))
-                .collect(),
+            traits: traits(setters),
             event_count,
             first_seen: Timestamp(first),
             last_seen: Timestamp(last),
         }
     }
+}
+
+/// The profile traits after the trait updates of `setters`, in order (later wins per key, a
+/// `null` removes it). The latest value per key is found by reference first: a value is
+/// copied once, not at every event that sets it.
+fn merged_traits<'a, T>(setters: &[u32], traits_of: impl Fn(u32) -> T) -> Object
+where
+    T: Iterator<Item = (&'a String, &'a Value)>,
+{
+    let mut latest: BTreeMap<&'a str, &'a Value> = BTreeMap::new();
+    for &e in setters {
+        latest.extend(traits_of(e).map(|(k, v)| (k.as_str(), v)));
+    }
+    latest
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
 }
 
 /// `(profile, item)` pairs grouped by profile, keeping their order within each: the items, and
@@ -845,20 +858,16 @@ impl CompactResolution {
             .count() as u64
     }
 
-    /// Profile `p` (numbered in id order, as [`Resolution::profiles`]), built; `traits_at` gives
-    /// the profile traits of the event at a position, as given to
-    /// [`PreparedEvents::resolve_compact`].
-    pub fn profile<'a>(&self, p: usize, traits_at: impl Fn(u32) -> Option<&'a Object>) -> Profile {
-        self.layout.profile(p, &self.types, &self.ids, |pos| {
-            traits_at(pos).into_iter().flatten()
-        })
+    /// Profile `p` (numbered in id order, as [`Resolution::profiles`]), built;
+    /// `traits(setters)` gives its traits after the trait updates of the events at these
+    /// positions, in order (later wins per key, a `null` removes it).
+    pub fn profile(&self, p: usize, traits: impl FnOnce(&[u32]) -> Object) -> Profile {
+        self.layout.profile(p, &self.types, &self.ids, traits)
     }
 
-    /// Every profile built: the [`Resolution`] [`PreparedEvents::resolve`] gives.
-    pub fn into_resolution<'a>(self, traits_at: impl Fn(u32) -> Option<&'a Object>) -> Resolution {
-        let profiles = (0..self.len())
-            .map(|p| self.profile(p, &traits_at))
-            .collect();
+    /// Every profile built (`traits` as for [`CompactResolution::profile`]).
+    pub fn into_resolution(self, traits: impl Fn(&[u32]) -> Object) -> Resolution {
+        let profiles = (0..self.len()).map(|p| self.profile(p, &traits)).collect();
         Resolution {
             profiles,
             event_profile: self.layout.event_profile,

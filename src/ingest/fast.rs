@@ -3,21 +3,23 @@
 //! It reads a message's text into the same [`RawMessage`] that the lean serde visitor gives, so
 //! the same field checks (`message::check`) run on it and verdicts, codes and paths cannot
 //! differ. It gives up ([`Unusual`]) on anything it does not handle on its own: any syntax
-//! error, any backslash in a string, duplicate keys, objects with many keys, deep nesting, a
-//! number whose conversion has edge cases. The caller then runs the strict parser, which settles
-//! the message (and names the error). Giving up is always safe; accepting is only done when the
-//! strict parser would accept the same text with the same values.
+//! error, any backslash or control byte in the text, duplicate keys, objects with many keys,
+//! deep nesting, a number whose conversion has edge cases. The caller then runs the strict
+//! parser, which settles the message (and names the error). Giving up is always safe; accepting
+//! is only done when the strict parser would accept the same text with the same values.
 //!
-//! Strings are scanned eight bytes at a time for a quote, a backslash or a control character
-//! (SWAR in plain integer arithmetic, so it runs the same on wasm32). The text was checked as
-//! UTF-8 before, so every slice between quotes is valid UTF-8.
+//! A string ends at the next quote of a bitmap made in one vector pass over the text
+//! (`quotes.rs`), which also finds the backslashes and control bytes the scanner leaves to the
+//! strict parser. The text was checked as UTF-8 before, so every slice between quotes is valid
+//! UTF-8.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use serde_json::{Map, Number, Value};
 
 use super::message::{Field, RawMessage};
-use super::strict;
+use super::{quotes, strict};
 use crate::segment::{addressable, push_key, FlatProperty, PropertyEncoder};
 
 /// Nesting deeper than this goes to the strict parser (serde_json's own limit is 128).
@@ -30,27 +32,6 @@ const MAX_KEYS: usize = 32;
 pub(crate) struct Unusual;
 
 type Scan<T> = Result<T, Unusual>;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// High bit set in each byte of `w` that is below `n` (exact for the lowest such byte; `n` ≤
-/// 128), the classic "has less" bit trick.
-fn bytes_below(w: u64, n: u8) -> u64 {
-    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
-}
-
-/// The eight bytes at `i` as one little-endian word.
-fn word_at(bytes: &[u8], i: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[i..i + 8]);
-    u64::from_le_bytes(word)
-}
-
-/// High bit set in each byte of `w` equal to `b` (exact for the lowest such byte).
-fn bytes_equal(w: u64, b: u8) -> u64 {
-    bytes_below(w ^ (ONES * u64::from(b)), 1)
-}
 
 /// Reads the message in `text` (already trimmed and checked as UTF-8) the way the lean serde
 /// visitor does, or gives up.
@@ -66,6 +47,10 @@ pub(crate) fn scan_lean_split(text: &str) -> Scan<(RawMessage<'_>, Option<&str>)
 
 fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
     let mut s = Scanner::new(text, split);
+    if !s.clean {
+        s.finish();
+        return Err(Unusual);
+    }
     let read = s.message();
     s.space();
     let end = s.at;
@@ -78,17 +63,21 @@ fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
     Ok((message, properties))
 }
 
-/// True when `bytes` holds no control character (below 0x20): then no string in it does, and
-/// strings need only be scanned for their end. No early exit, so that it compiles to a vector
-/// loop over the whole line (a tab between tokens is legal and sends the line the slow way).
-fn free_of_controls(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |acc, &b| acc | u8::from(b < 0x20)) == 0
+thread_local! {
+    /// The buffers of the last scanner on this thread, reused by the next: a message is scanned
+    /// with no allocation.
+    static SCRATCH: Cell<Scratch> = const {
+        Cell::new(Scratch {
+            keys: Vec::new(),
+            quotes: Vec::new(),
+        })
+    };
 }
 
-thread_local! {
-    /// The key buffer of the last scanner on this thread, reused by the next: a message is
-    /// scanned with no allocation.
-    static KEYS: std::cell::Cell<Vec<(u32, u32)>> = const { std::cell::Cell::new(Vec::new()) };
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<(u32, u32)>,
+    quotes: Vec<u64>,
 }
 
 /// Appends the encoding of an event's `properties`, given as the text [`scan_lean_split`]
@@ -118,13 +107,16 @@ struct Scanner<'a> {
     /// Leave an object `properties` unbuilt (see [`scan_lean_split`]).
     split: bool,
     properties: Option<&'a str>,
-    /// Whether the text was found free of control characters ([`free_of_controls`]).
+    /// Whether the text holds no backslash and no control byte ([`quotes::index_quotes`]):
+    /// the scanner reads only such texts.
     clean: bool,
+    /// Where the text's quotes are ([`quotes::index_quotes`]).
+    quotes: Vec<u64>,
     /// The keys of the objects being read, innermost last, as byte ranges of `text`: each
     /// object pushes its keys above its parent's and drops them when it closes. One buffer for
     /// the whole message, where a fixed array per object cost a 512-byte clear for every
     /// object of every message; ranges rather than `&str` so that it outlives the message and
-    /// the next one reuses it ([`KEYS`]).
+    /// the next one reuses it ([`SCRATCH`]).
     keys: Vec<(u32, u32)>,
     /// [`Scanner::encode_object`]'s members (key, offset of the value), stacked the same way.
     value_at: Vec<(&'a str, usize)>,
@@ -132,23 +124,31 @@ struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str, split: bool) -> Scanner<'a> {
-        let mut keys = KEYS.take();
+        let Scratch {
+            mut keys,
+            mut quotes,
+        } = SCRATCH.take();
         keys.clear();
+        let clean = quotes::index_quotes(text.as_bytes(), &mut quotes);
         Scanner {
             text,
             bytes: text.as_bytes(),
             at: 0,
             split,
             properties: None,
-            clean: free_of_controls(text.as_bytes()),
+            clean,
+            quotes,
             keys,
             value_at: Vec::new(),
         }
     }
 
-    /// Gives the key buffer back for the next scanner on this thread.
+    /// Gives the buffers back for the next scanner on this thread.
     fn finish(self) {
-        KEYS.set(self.keys);
+        SCRATCH.set(Scratch {
+            keys: self.keys,
+            quotes: self.quotes,
+        });
     }
 
     /// Records `key` among the keys of the object whose keys start at `base`, giving up on a
@@ -211,35 +211,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string without escapes, the opening quote already consumed.
+    /// A string without escapes, the opening quote already consumed: it ends at the next quote,
+    /// since a clean text has no escaped ones.
     fn string_body(&mut self) -> Scan<&'a str> {
+        if !self.clean {
+            return Err(Unusual);
+        }
         let start = self.at;
-        let bytes = self.bytes;
-        let mut i = start;
-        while i + 8 <= bytes.len() {
-            let w = word_at(bytes, i);
-            let mut hits = bytes_equal(w, b'"') | bytes_equal(w, b'\\');
-            // In a clean text only the end of the string is sought.
-            if !self.clean {
-                hits |= bytes_below(w, 0x20);
-            }
-            if hits != 0 {
-                i += (hits.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
-        loop {
-            match bytes.get(i) {
-                Some(b'"') => {
-                    self.at = i + 1;
-                    return self.text.get(start..i).ok_or(Unusual);
-                }
-                Some(b'\\') | None => return Err(Unusual),
-                Some(&b) if b < 0x20 => return Err(Unusual),
-                Some(_) => i += 1,
-            }
-        }
+        let end = quotes::next_quote(&self.quotes, start).ok_or(Unusual)?;
+        self.at = end + 1;
+        self.text.get(start..end).ok_or(Unusual)
     }
 
     /// An object key and the colon after it.
@@ -663,7 +644,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn swar_finds_the_first_special_byte() {
+    fn strings_end_at_the_next_quote_in_clean_texts() {
         for (text, end) in [
             ("abcdefghij\"", Some(10)),
             ("\"", Some(0)),

@@ -35,6 +35,7 @@ use crate::time::Timestamp;
 mod fast;
 mod file;
 mod message;
+mod quotes;
 mod strict;
 
 pub use file::{
