@@ -175,9 +175,9 @@ impl Loader {
         }
     }
 
-    /// A loader for profiles alone ([`Deduplicated::resolve_profiles`]): every message is checked as
-    /// for the store, but names and properties are not kept, which is most of what a message
-    /// weighs. [`Resolved::build_store`] must not be called on what it gives.
+    /// A loader for profiles alone ([`Deduplicated::resolve_profiles`]): every message is
+    /// checked as for the store, but names and properties are not kept, which is most of what
+    /// a message weighs. [`Resolved::build_store`] must not be called on what it gives.
     pub fn profiles_only(settings: &IdentitySettings, source: Source) -> Loader {
         Loader {
             keeps_store: false,
@@ -673,8 +673,9 @@ impl Resolved {
 pub struct Profiles {
     /// Identity resolution; `event_profile` follows the kept events in canonical order.
     resolution: CompactResolution,
-    /// Pre-merged profile traits of the events that set any, and each position's (or `NONE`).
+    /// Pre-merged profile traits of the events that set any.
     trait_sets: TraitSets,
+    /// Per kept event in canonical order: its index in `trait_sets`, `NONE` when it sets none.
     traits: Vec<u32>,
     /// Rejected messages, in file order.
     pub rejected: Vec<Rejection>,
