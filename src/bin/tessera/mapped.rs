@@ -13,7 +13,8 @@ const PIECE: usize = 64 << 20;
 pub struct MappedLines {
     map: memmap2::Mmap,
     at: usize,
-    /// The end of the pieces whose pages were mapped ahead of reading.
+    /// The end of the pieces whose pages were mapped ahead of reading (Linux only).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     populated: usize,
 }
 
