@@ -25,12 +25,13 @@
 
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead};
+use std::ops::Range;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::event::{CallType, Event, Object};
 use crate::identity::{
-    CompactResolution, IdentityParts, IdentitySettings, PreparedEvents, Profile, Resolution,
+    self, CompactResolution, IdentityParts, IdentitySettings, PreparedEvents, Profile, Resolution,
 };
 use crate::ingest::{self, trim_json_space, Checked, Rejection, Source};
 use crate::segment::{EncodedEvent, PropertyEncoder, Store, StoreBuilder};
@@ -74,24 +75,19 @@ struct Records {
 
 impl Records {
     fn message_id(&self, e: u32) -> &str {
-        let e = e as usize;
-        let start = if e == 0 {
-            0
-        } else {
-            self.message_id_ends[e - 1] as usize
-        };
-        &self.message_ids[start..self.message_id_ends[e] as usize]
+        &self.message_ids[piece(&self.message_id_ends, e)]
     }
 
     fn properties(&self, e: u32) -> &[u8] {
-        let e = e as usize;
-        let start = if e == 0 {
-            0
-        } else {
-            self.property_ends[e - 1] as usize
-        };
-        &self.properties[start..self.property_ends[e] as usize]
+        &self.properties[piece(&self.property_ends, e)]
     }
+}
+
+/// Where item `i` lies in a buffer of items back to back, given where each one `ends`.
+fn piece(ends: &[u64], i: u32) -> Range<usize> {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    start..ends[i] as usize
 }
 
 fn hash_id(id: &str) -> u64 {
@@ -527,9 +523,7 @@ impl TraitSets {
     }
 
     fn get(&self, i: u32) -> &[u8] {
-        let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
+        &self.text[piece(&self.ends, i)]
     }
 
     /// The traits after the updates of the events at canonical positions `setters`, in order
@@ -539,18 +533,11 @@ impl TraitSets {
         for &pos in setters {
             // Written by serde_json above, so it reads back (the same values: floats
             // round-trip) unless the position names no set.
-            let Some(Ok(set)) = (sets.get(pos as usize))
+            if let Some(Ok(set)) = (sets.get(pos as usize))
                 .filter(|&&i| i != NONE)
                 .map(|&i| serde_json::from_slice::<Object>(self.get(i)))
-            else {
-                continue;
-            };
-            for (key, value) in set {
-                if value.is_null() {
-                    traits.remove(&key);
-                } else {
-                    traits.insert(key, value);
-                }
+            {
+                identity::apply_traits(&mut traits, set);
             }
         }
         traits

@@ -602,7 +602,8 @@ impl IdentityGraph {
             let ev = &self.events[e as usize];
             profile.first_seen = profile.first_seen.min(ev.time);
             profile.last_seen = profile.last_seen.max(ev.time);
-            apply_traits(&mut profile.traits, ev.traits.iter());
+            let set = ev.traits.iter().map(|(k, v)| (k.clone(), v.clone()));
+            apply_traits(&mut profile.traits, set);
         }
         profile
     }

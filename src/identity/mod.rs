@@ -604,12 +604,12 @@ fn canonical_order<'a>(n: usize, key: impl Fn(u32) -> (Timestamp, &'a str)) -> V
 }
 
 /// Applies one event's profile traits: top-level keys, later wins, `null` removes.
-fn apply_traits<'a>(traits: &mut Object, set: impl Iterator<Item = (&'a String, &'a Value)>) {
+pub(crate) fn apply_traits(traits: &mut Object, set: impl IntoIterator<Item = (String, Value)>) {
     for (k, v) in set {
         if v.is_null() {
-            traits.remove(k);
+            traits.remove(&k);
         } else {
-            traits.insert(k.clone(), v.clone());
+            traits.insert(k, v);
         }
     }
 }
