@@ -10,10 +10,9 @@
 //! with `tessera gen --events N -o FILE`). Without the variable, 1,000,000 events are generated
 //! into a temporary file first.
 //!
-//! The file is memory-mapped as `tessera profiles` and `tessera snapshot` map it (the CLI's
-//! `mapped.rs`, included here), and the loader reads the lines where they lie (a 6.8 GB file
-//! copied through `read()` cost seconds of kernel time at 10M lines);
-//! `TESSERA_PIPELINE_READ=buffered` reads it through a 1 MiB `BufReader` instead.
+//! The file is read as `tessera profiles` and `tessera snapshot` read it, through a 1 MiB
+//! buffer whose lines the loader parses in place; `TESSERA_PIPELINE_BUFFER_KIB=N` sets another
+//! size.
 
 use std::io::BufReader;
 use std::time::Instant;
@@ -22,9 +21,6 @@ use tessera::gen::{Generator, GeneratorConfig};
 use tessera::identity::IdentitySettings;
 use tessera::ingest::Source;
 use tessera::pipeline::Loader;
-
-#[path = "../src/bin/tessera/mapped.rs"]
-mod mapped;
 
 fn peak_memory_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -109,14 +105,13 @@ fn run(path: &str, bytes: u64, keep_store: bool) {
         Loader::profiles_only(&settings, source)
     };
     let file = std::fs::File::open(path).expect("events file");
-    if std::env::var("TESSERA_PIPELINE_READ").as_deref() == Ok("buffered") {
-        loader
-            .read(BufReader::with_capacity(1 << 20, file))
-            .expect("read events");
-    } else {
-        let mapped = mapped::MappedLines::new(&file).expect("map events file");
-        loader.read(mapped).expect("read events");
-    }
+    let buffer_kib = std::env::var("TESSERA_PIPELINE_BUFFER_KIB")
+        .ok()
+        .and_then(|k| k.parse::<usize>().ok())
+        .unwrap_or(1024);
+    loader
+        .read(BufReader::with_capacity(buffer_kib << 10, file))
+        .expect("read events");
     let (wall, cpu) = since(t);
     let rejected = loader.rejected();
     println!(

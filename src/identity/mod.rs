@@ -35,12 +35,14 @@ mod engine;
 mod explain;
 mod extract;
 mod graph;
+mod staging;
 
 pub use engine::profile_id_for;
 use engine::{Engine, NONE};
 pub use explain::{BlockedMerge, Explanation, JoinStep, TypeOverLimit};
 pub use extract::IdentityParts;
 pub use graph::{Added, IdentityGraph, ProfileChanges};
+use staging::{StagedEvent, Staging};
 
 /// The identifier types the contract defines, highest priority first by default (custom types
 /// rank between `phone` and `anonymous_id`).
@@ -449,6 +451,8 @@ pub struct PreparedEvents {
     arena: Vec<u32>,
     start: Vec<u32>,
     previous: Vec<[u32; 2]>,
+    /// The last few events pushed, interned a few pushes later (see `staging.rs`).
+    staging: Staging,
 }
 
 impl PreparedEvents {
@@ -459,35 +463,40 @@ impl PreparedEvents {
             arena: Vec::new(),
             start: vec![0],
             previous: Vec::new(),
+            staging: Staging::default(),
         }
     }
 
     /// Interns an event's identifiers; returns its index (events are numbered from 0).
     pub fn push(&mut self, event: &Event) -> u32 {
-        let e = self.previous.len() as u32;
-        let previous = prepare(&mut self.engine, event, &mut self.arena);
-        self.previous.push(previous);
-        self.start.push(self.arena.len() as u32);
-        e
+        self.push_parts(&IdentityParts::of(event))
     }
 
     /// [`PreparedEvents::push`] for an event given by its borrowed parts.
     pub fn push_parts(&mut self, parts: &IdentityParts<'_>) -> u32 {
-        let e = self.previous.len() as u32;
-        let previous = prepare_parts(&mut self.engine, parts, &mut self.arena);
+        let e = self.len() as u32;
+        if let Some(due) = self.staging.push(&mut self.engine, parts) {
+            self.intern(due);
+        }
+        e
+    }
+
+    /// Interns a staged event, the next in push order.
+    fn intern(&mut self, event: StagedEvent) {
+        let previous = event.intern(&mut self.engine, &mut self.arena);
         self.previous.push(previous);
         self.start.push(self.arena.len() as u32);
-        e
+        self.staging.done(event);
     }
 
     /// How many events were pushed.
     pub fn len(&self) -> usize {
-        self.previous.len()
+        self.previous.len() + self.staging.len()
     }
 
     /// True when no event was pushed.
     pub fn is_empty(&self) -> bool {
-        self.previous.is_empty()
+        self.len() == 0
     }
 
     /// Resolves the events listed in `canonical`, which must be deduplicated (one per
@@ -516,6 +525,9 @@ impl PreparedEvents {
         time_at: impl Fn(u32) -> Timestamp,
         sets_traits: impl Fn(u32) -> bool,
     ) -> CompactResolution {
+        while let Some(event) = self.staging.pop() {
+            self.intern(event);
+        }
         let mut slot_at = Vec::with_capacity(canonical.len());
         // Events are numbered by canonical position here, so "created earlier" is `<`.
         let earlier = |a: u32, b: u32| a < b;
@@ -561,20 +573,9 @@ fn prepare(engine: &mut Engine, event: &Event, arena: &mut Vec<u32>) -> [u32; 2]
 }
 
 fn prepare_parts(engine: &mut Engine, event: &IdentityParts<'_>, arena: &mut Vec<u32>) -> [u32; 2] {
-    let begin = arena.len();
-    extract::for_each_identifier_in(event, |kind, value| {
-        let x = engine.intern(kind, value);
-        if !arena[begin..].contains(&x) {
-            arena.push(x);
-        }
-    });
-    match extract::previous_id_in(event) {
-        Some(prev) => [
-            engine.intern(extract::USER_ID, prev),
-            engine.intern(extract::ANONYMOUS_ID, prev),
-        ],
-        None => [NONE, NONE],
-    }
+    let mut staged = StagedEvent::default();
+    staged.read(engine, event);
+    staged.intern(engine, arena)
 }
 
 /// Event indices sorted by (time, messageId, index).

@@ -9,7 +9,6 @@ mod explain;
 mod export;
 mod gen;
 mod input;
-mod mapped;
 mod profiles;
 mod snapshot;
 mod suggest;
