@@ -422,6 +422,29 @@ impl Engine {
         s
     }
 
+    /// Asks the CPU for what [`Engine::step`] reads first for an event holding `ids`, some
+    /// events ahead of it: each identifier's type, owner and joining event.
+    pub(crate) fn prefetch_identifiers(&self, ids: &[u32]) {
+        for &x in ids {
+            let x = x as usize;
+            prefetch(std::ptr::from_ref(&self.owner[x]).cast());
+            prefetch(std::ptr::from_ref(&self.joined_by[x]).cast());
+            prefetch(std::ptr::from_ref(&self.ids.kinds[x]).cast());
+        }
+    }
+
+    /// What [`Engine::step`] reads next for an event holding `ids`, once their owners were
+    /// fetched ([`Engine::prefetch_identifiers`]): each owner's parent and type counts.
+    pub(crate) fn prefetch_owners(&self, ids: &[u32]) {
+        for &x in ids {
+            let s = self.owner[x as usize];
+            if s != NONE {
+                prefetch(std::ptr::from_ref(&self.parent[s as usize]).cast());
+                prefetch(std::ptr::from_ref(&self.counts[s as usize]).cast());
+            }
+        }
+    }
+
     /// Read-only root lookup (no path compression).
     pub(crate) fn root(&self, mut s: u32) -> u32 {
         while self.parent[s as usize] != s {

@@ -531,9 +531,19 @@ impl PreparedEvents {
         let mut slot_at = Vec::with_capacity(canonical.len());
         // Events are numbered by canonical position here, so "created earlier" is `<`.
         let earlier = |a: u32, b: u32| a < b;
+        let (arena, start) = (&self.arena, &self.start);
+        let ids_of = |e: u32| &arena[start[e as usize] as usize..start[e as usize + 1] as usize];
         for (pos, &e) in canonical.iter().enumerate() {
+            // Events of one profile lie far apart in time, so each step's reads would miss the
+            // cache: they are asked for some events ahead, in two steps (owners, then theirs).
+            if let Some(&ahead) = canonical.get(pos + 16) {
+                self.engine.prefetch_identifiers(ids_of(ahead));
+            }
+            if let Some(&ahead) = canonical.get(pos + 8) {
+                self.engine.prefetch_owners(ids_of(ahead));
+            }
             let ei = e as usize;
-            let ids = &self.arena[self.start[ei] as usize..self.start[ei + 1] as usize];
+            let ids = ids_of(e);
             let slot = self
                 .engine
                 .step(ids, self.previous[ei], pos as u32, &earlier, None);

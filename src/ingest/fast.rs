@@ -154,19 +154,13 @@ impl<'a> Scanner<'a> {
     /// Records `key` among the keys of the object whose keys start at `base`, giving up on a
     /// duplicate or past [`MAX_KEYS`]. `seen` has one bit per key seen, chosen by its length
     /// and last byte: keys are compared only when their bits collide, which most keys of an
-    /// object never do (keys hold no escapes here, so equal text is an equal key).
-    fn insert_key(&mut self, base: usize, seen: &mut u64, key: &'a str) -> Scan<()> {
-        let keys = &self.keys[base..];
-        if keys.len() == MAX_KEYS {
-            return Err(Unusual);
-        }
-        let last = key.as_bytes().last().copied().unwrap_or(0);
+    /// object never do (keys hold no escapes here, so equal text is an equal key). Inlined, with
+    /// the comparison out of line: this runs for every key of every message.
+    #[inline]
+    fn insert_key(&mut self, base: usize, seen: &mut u64, key: &'a [u8]) -> Scan<()> {
+        let last = key.last().copied().unwrap_or(0);
         let bit = 1u64 << ((key.len().wrapping_mul(7) ^ usize::from(last)) & 63);
-        if *seen & bit != 0
-            && keys
-                .iter()
-                .any(|&(start, end)| &self.bytes[start as usize..end as usize] == key.as_bytes())
-        {
+        if *seen & bit != 0 && self.holds_key(base, key) || self.keys.len() - base == MAX_KEYS {
             return Err(Unusual);
         }
         *seen |= bit;
@@ -174,6 +168,15 @@ impl<'a> Scanner<'a> {
         let start = key.as_ptr() as usize - self.bytes.as_ptr() as usize;
         self.keys.push((start as u32, (start + key.len()) as u32));
         Ok(())
+    }
+
+    /// Whether the object whose keys start at `base` has `key` already.
+    #[cold]
+    #[inline(never)]
+    fn holds_key(&self, base: usize, key: &[u8]) -> bool {
+        self.keys[base..]
+            .iter()
+            .any(|&(start, end)| &self.bytes[start as usize..end as usize] == key)
     }
 
     fn peek(&self) -> Scan<u8> {
@@ -213,20 +216,34 @@ impl<'a> Scanner<'a> {
 
     /// A string without escapes, the opening quote already consumed: it ends at the next quote,
     /// since a clean text has no escaped ones.
-    fn string_body(&mut self) -> Scan<&'a str> {
+    fn string_bytes(&mut self) -> Scan<&'a [u8]> {
         if !self.clean {
             return Err(Unusual);
         }
         let start = self.at;
         let end = quotes::next_quote(&self.quotes, start).ok_or(Unusual)?;
         self.at = end + 1;
-        self.text.get(start..end).ok_or(Unusual)
+        self.bytes.get(start..end).ok_or(Unusual)
     }
 
-    /// An object key and the colon after it.
-    fn key(&mut self) -> Scan<&'a str> {
+    /// [`Scanner::string_bytes`] as text.
+    fn string_body(&mut self) -> Scan<&'a str> {
+        let bytes = self.string_bytes()?;
+        self.text_of(bytes)
+    }
+
+    /// A part of `bytes` as the text it is (a string's body lies between two quotes of UTF-8
+    /// text, so it is whole characters).
+    fn text_of(&self, part: &'a [u8]) -> Scan<&'a str> {
+        let start = part.as_ptr() as usize - self.bytes.as_ptr() as usize;
+        self.text.get(start..start + part.len()).ok_or(Unusual)
+    }
+
+    /// An object key and the colon after it. Keys stay bytes: most are only matched or
+    /// skipped, and a `&str` costs a check of both ends.
+    fn key(&mut self) -> Scan<&'a [u8]> {
         self.expect(b'"')?;
-        let key = self.string_body()?;
+        let key = self.string_bytes()?;
         self.expect(b':')?;
         Ok(key)
     }
@@ -251,7 +268,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The members of an object whose `{` was consumed: `member` reads each value.
-    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Scan<()>) -> Scan<()> {
+    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Scan<()>) -> Scan<()> {
         if self.empty(b'}')? {
             return Ok(());
         }
@@ -386,7 +403,7 @@ impl<'a> Scanner<'a> {
         let mut object = Map::new();
         self.members(|s, key| {
             let value = s.value(depth)?;
-            object.insert(key.to_owned(), value);
+            object.insert(s.text_of(key)?.to_owned(), value);
             Ok(())
         })?;
         Ok(object)
@@ -398,7 +415,7 @@ impl<'a> Scanner<'a> {
         match self.peek()? {
             b'"' => {
                 self.at += 1;
-                self.string_body()?;
+                self.string_bytes()?;
             }
             b'n' => self.literal(b"null")?,
             b't' => self.literal(b"true")?,
@@ -489,6 +506,7 @@ impl<'a> Scanner<'a> {
         let base = self.value_at.len();
         self.members(|s, key| {
             s.space();
+            let key = s.text_of(key)?;
             s.value_at.push((key, s.at));
             s.skip(1)
         })?;
@@ -589,9 +607,9 @@ impl<'a> Scanner<'a> {
         let depth = nested(1)?;
         let mut kept = Map::new();
         self.members(|s, key| {
-            if key == "traits" || key == "externalIds" {
+            if key == b"traits" || key == b"externalIds" {
                 let value = s.value(depth)?;
-                kept.insert(key.to_owned(), value);
+                kept.insert(s.text_of(key)?.to_owned(), value);
                 Ok(())
             } else {
                 s.skip(depth)
@@ -605,23 +623,23 @@ impl<'a> Scanner<'a> {
         let mut m = RawMessage::default();
         self.members(|s, key| {
             match key {
-                "type" => m.call = s.field()?,
-                "userId" => m.user_id = s.field()?,
-                "anonymousId" => m.anonymous_id = s.field()?,
-                "previousId" => m.previous_id = s.field()?,
-                "groupId" => m.group_id = s.field()?,
-                "messageId" => m.message_id = s.field()?,
-                "event" => m.event = s.field()?,
-                "name" => m.name = s.field()?,
-                "timestamp" => m.timestamp = s.field()?,
-                "originalTimestamp" => m.original_timestamp = s.field()?,
-                "sentAt" => m.sent_at = s.field()?,
-                "writeKey" => m.write_key = s.field()?,
-                "properties" if s.split => m.properties = s.properties_text()?,
-                "properties" => m.properties = s.kept()?,
-                "traits" => m.traits = s.kept()?,
-                "context" => m.context = s.lean_context()?,
-                "integrations" => m.integrations = s.probe()?,
+                b"type" => m.call = s.field()?,
+                b"userId" => m.user_id = s.field()?,
+                b"anonymousId" => m.anonymous_id = s.field()?,
+                b"previousId" => m.previous_id = s.field()?,
+                b"groupId" => m.group_id = s.field()?,
+                b"messageId" => m.message_id = s.field()?,
+                b"event" => m.event = s.field()?,
+                b"name" => m.name = s.field()?,
+                b"timestamp" => m.timestamp = s.field()?,
+                b"originalTimestamp" => m.original_timestamp = s.field()?,
+                b"sentAt" => m.sent_at = s.field()?,
+                b"writeKey" => m.write_key = s.field()?,
+                b"properties" if s.split => m.properties = s.properties_text()?,
+                b"properties" => m.properties = s.kept()?,
+                b"traits" => m.traits = s.kept()?,
+                b"context" => m.context = s.lean_context()?,
+                b"integrations" => m.integrations = s.probe()?,
                 _ => s.skip(1)?,
             }
             Ok(())

@@ -17,6 +17,7 @@ pub(crate) fn index_quotes(text: &[u8], bits: &mut Vec<u64>) -> bool {
     let mut blocks = text.chunks_exact(64);
     let mut odd = 0;
     for block in &mut blocks {
+        let block: &[u8; 64] = block.try_into().expect("chunks of 64 bytes");
         let (quotes, o) = block_masks(block);
         bits.push(quotes);
         odd |= o;
@@ -47,26 +48,25 @@ pub(crate) fn next_quote(bits: &[u64], from: usize) -> Option<usize> {
 /// For a block of 64 bytes: its quotes, as bits; and nonzero when it holds a backslash or a
 /// control byte.
 #[cfg(target_arch = "x86_64")]
-fn block_masks(block: &[u8]) -> (u64, u64) {
+fn block_masks(block: &[u8; 64]) -> (u64, u64) {
     // SAFETY: SSE2 is part of the x86-64 baseline: every processor this runs on has it.
     unsafe { sse2_block_masks(block) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn sse2_block_masks(block: &[u8]) -> (u64, u64) {
+fn sse2_block_masks(block: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
-    debug_assert_eq!(block.len(), 64);
     let quote = _mm_set1_epi8(b'"' as i8);
     let backslash = _mm_set1_epi8(b'\\' as i8);
     let last_control = _mm_set1_epi8(0x1f);
     let (mut quotes, mut odd) = (0u64, 0u64);
-    for (k, lane) in block.chunks_exact(16).enumerate() {
-        // SAFETY: `lane` holds 16 bytes, and the load needs no alignment.
-        let v = unsafe { _mm_loadu_si128(lane.as_ptr().cast()) };
+    for k in 0..4 {
+        // SAFETY: bytes `16 * k..16 * k + 16` lie in the block, and the load needs no alignment.
+        let v = unsafe { _mm_loadu_si128(block[16 * k..].as_ptr().cast()) };
         // Bytes at most 0x1f are those the unsigned minimum with 0x1f leaves unchanged.
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v);
         let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16;
@@ -78,13 +78,13 @@ fn sse2_block_masks(block: &[u8]) -> (u64, u64) {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn block_masks(block: &[u8]) -> (u64, u64) {
+fn block_masks(block: &[u8; 64]) -> (u64, u64) {
     portable_block_masks(block)
 }
 
 /// [`block_masks`] eight bytes at a time in integer arithmetic.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn portable_block_masks(block: &[u8]) -> (u64, u64) {
+fn portable_block_masks(block: &[u8; 64]) -> (u64, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
