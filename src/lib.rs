@@ -10,6 +10,7 @@ pub mod event;
 pub mod gen;
 pub mod identity;
 pub mod ingest;
+mod memory;
 pub mod pipeline;
 pub mod segment;
 pub mod suggest;

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::extract::{ANONYMOUS_ID, EMAIL, PHONE, USER_ID};
 use super::IdentitySettings;
+use crate::memory::{prefer_huge_pages, prefetch};
 
 /// "No identifier / no slot".
 pub(crate) const NONE: u32 = u32::MAX;
@@ -135,18 +136,6 @@ pub(crate) enum Fetch {
     Text,
 }
 
-/// A hint to bring the cache line at `address` in; reads nothing the program sees.
-fn prefetch(address: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch has no effect but on the caches and never faults, whatever the address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(address.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
-}
-
 /// Where probing starts for a hash.
 fn start_slot(hash: u64, mask: usize) -> usize {
     (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
@@ -244,6 +233,8 @@ impl Interner {
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(1024);
         self.slots = vec![0; size];
+        // Read at random, once per identifier of every event.
+        prefer_huge_pages(&self.slots);
         let mask = size - 1;
         for x in 0..self.kinds.len() as u32 {
             let t = self.kinds[x as usize];

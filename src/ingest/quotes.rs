@@ -7,18 +7,31 @@
 //! fast scanner leaves to the strict parser (escapes, and control bytes that are only valid as
 //! whitespace).
 //!
-//! On x86-64 the pass uses SSE2, which every x86-64 processor has; elsewhere (wasm32 among
-//! them) eight bytes at a time in plain integer arithmetic. Both give the same bits.
+//! On x86-64 the pass uses AVX2 where the processor has it and SSE2 (which every x86-64
+//! processor has) otherwise; elsewhere (wasm32 among them) eight bytes at a time in plain
+//! integer arithmetic. All give the same bits.
 
 /// Fills `bits` with one bit per byte of `text`, set where the byte is a `"` (bit `i % 64` of
 /// word `i / 64`). Returns `false` when `text` holds a backslash or a byte below 0x20.
 pub(crate) fn index_quotes(text: &[u8], bits: &mut Vec<u64>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, just checked (the answer is cached by std).
+        return unsafe { index_quotes_avx2(text, bits) };
+    }
+    index_blocks(text, bits, block_masks)
+}
+
+/// [`index_quotes`] with each block's masks from `masks`; inlined into each instruction set's
+/// caller, so that `masks` is inlined too.
+#[inline(always)]
+fn index_blocks(text: &[u8], bits: &mut Vec<u64>, masks: impl Fn(&[u8; 64]) -> (u64, u64)) -> bool {
     bits.clear();
     let mut blocks = text.chunks_exact(64);
     let mut odd = 0;
     for block in &mut blocks {
         let block: &[u8; 64] = block.try_into().expect("chunks of 64 bytes");
-        let (quotes, o) = block_masks(block);
+        let (quotes, o) = masks(block);
         bits.push(quotes);
         odd |= o;
     }
@@ -27,11 +40,40 @@ pub(crate) fn index_quotes(text: &[u8], bits: &mut Vec<u64>) -> bool {
         // Padded with spaces: no quote, nothing odd.
         let mut last = [b' '; 64];
         last[..rest.len()].copy_from_slice(rest);
-        let (quotes, o) = block_masks(&last);
+        let (quotes, o) = masks(&last);
         bits.push(quotes);
         odd |= o;
     }
     odd == 0
+}
+
+/// [`index_quotes`] 32 bytes a step, where the processor has AVX2 (most x86-64 processors
+/// since 2013): half the instructions of SSE2's 16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn index_quotes_avx2(text: &[u8], bits: &mut Vec<u64>) -> bool {
+    use std::arch::x86_64::{
+        _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let last_control = _mm256_set1_epi8(0x1f);
+    index_blocks(text, bits, |block| {
+        let (mut quotes, mut odd) = (0u64, 0u64);
+        for k in 0..2 {
+            // SAFETY: bytes `32 * k..32 * k + 32` lie in the block, and the load needs no
+            // alignment.
+            let v = unsafe { _mm256_loadu_si256(block[32 * k..].as_ptr().cast()) };
+            // Bytes at most 0x1f are those the unsigned minimum with 0x1f leaves unchanged.
+            let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, last_control), v);
+            let q = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, quote)) as u32;
+            let o = _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, backslash), control));
+            quotes |= u64::from(q) << (32 * k);
+            odd |= u64::from(o as u32);
+        }
+        (quotes, odd)
+    })
 }
 
 /// The first quote at or after byte `from`, given the bitmap of [`index_quotes`].
@@ -140,6 +182,9 @@ mod tests {
                 .collect();
             let mut bits = Vec::new();
             let clean = index_quotes(&text, &mut bits);
+            assert_eq!((bits.clone(), clean), reference(&text), "{text:?}");
+            // The baseline path, whatever `index_quotes` chose on this processor.
+            let clean = index_blocks(&text, &mut bits, block_masks);
             assert_eq!((bits.clone(), clean), reference(&text), "{text:?}");
             let mut portable = Vec::new();
             let mut odd = 0;
