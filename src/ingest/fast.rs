@@ -36,24 +36,29 @@ type Scan<T> = Result<T, Unusual>;
 /// Reads the message in `text` (already trimmed and checked as UTF-8) the way the lean serde
 /// visitor does, or gives up.
 pub(crate) fn scan_lean(text: &str) -> Scan<RawMessage<'_>> {
-    Ok(scan(text, false)?.0)
+    let mut message = RawMessage::default();
+    scan(text, false, &mut message)?;
+    Ok(message)
 }
 
-/// [`scan_lean`] that leaves an object `properties` unbuilt: it stands in as an empty object
-/// (for the checks) and its checked text is given back, for [`encode_properties`].
-pub(crate) fn scan_lean_split(text: &str) -> Scan<(RawMessage<'_>, Option<&str>)> {
-    scan(text, true)
+/// [`scan_lean`] into `message` (left partly filled when it gives up) that leaves an object
+/// `properties` unbuilt: it stands in as an empty object (for the checks) and its checked text
+/// is given back, for [`encode_properties`]. Filled in place: the message is some 400 bytes,
+/// and each move of it is a copy.
+pub(crate) fn scan_lean_split<'a>(
+    text: &'a str,
+    message: &mut RawMessage<'a>,
+) -> Scan<Option<&'a str>> {
+    scan(text, true, message)
 }
 
-fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
+fn scan<'a>(text: &'a str, split: bool, message: &mut RawMessage<'a>) -> Scan<Option<&'a str>> {
     let mut s = Scanner::new(text, split);
     if !s.clean {
         s.finish();
         return Err(Unusual);
     }
-    // Filled in place: the message is some 400 bytes, and each move of it is a copy.
-    let mut message = RawMessage::default();
-    let read = s.message(&mut message);
+    let read = s.message(message);
     s.space();
     let end = s.at;
     let properties = s.properties;
@@ -62,7 +67,7 @@ fn scan(text: &str, split: bool) -> Scan<(RawMessage<'_>, Option<&str>)> {
     if end != text.len() {
         return Err(Unusual);
     }
-    Ok((message, properties))
+    Ok(properties)
 }
 
 thread_local! {
@@ -413,6 +418,16 @@ impl<'a> Scanner<'a> {
         Ok(object)
     }
 
+    /// [`Scanner::skip`] with a string, the commonest value of skipped objects, read inline.
+    #[inline]
+    fn skip_member(&mut self, depth: u32) -> Scan<()> {
+        if self.bytes.get(self.at) == Some(&b'"') {
+            self.at += 1;
+            return self.string_bytes().map(drop);
+        }
+        self.skip(depth)
+    }
+
     /// A value checked and not kept, as `StrictIgnore` does.
     fn skip(&mut self, depth: u32) -> Scan<()> {
         self.space();
@@ -427,7 +442,7 @@ impl<'a> Scanner<'a> {
             b'{' => {
                 self.at += 1;
                 let depth = nested(depth)?;
-                self.members(|s, _| s.skip(depth))?;
+                self.members(|s, _| s.skip_member(depth))?;
             }
             b'[' => {
                 self.at += 1;
@@ -616,7 +631,7 @@ impl<'a> Scanner<'a> {
                 kept.insert(s.text_of(key)?.to_owned(), value);
                 Ok(())
             } else {
-                s.skip(depth)
+                s.skip_member(depth)
             }
         })?;
         Ok(Some(Value::Object(kept)))
@@ -643,7 +658,7 @@ impl<'a> Scanner<'a> {
                 b"traits" => m.traits = s.kept()?,
                 b"context" => m.context = s.lean_context()?,
                 b"integrations" => m.integrations = s.probe()?,
-                _ => s.skip(1)?,
+                _ => s.skip_member(1)?,
             }
             Ok(())
         })

@@ -390,10 +390,11 @@ pub(crate) fn parse_text_checked<'a>(
     }
     let utf8 = super::utf8(text)
         .map_err(|e| place.reject("", codes::INVALID_JSON, format!("not UTF-8: {e}")))?;
-    match super::fast::scan_lean_split(utf8) {
-        Ok((raw, properties)) => check_borrowed(raw, text, place).map(|c| (c, properties)),
+    let mut raw = RawMessage::default();
+    match super::fast::scan_lean_split(utf8, &mut raw) {
+        Ok(properties) => check_borrowed(&mut raw, text, place).map(|c| (c, properties)),
         Err(super::fast::Unusual) => lean_strict_raw(utf8, place)
-            .and_then(|raw| check_borrowed(raw, text, place))
+            .and_then(|mut raw| check_borrowed(&mut raw, text, place))
             .map(|c| (c, None)),
     }
 }
@@ -589,12 +590,12 @@ impl Checked<'_> {
     }
 }
 
-fn check(raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {
-    check_borrowed(raw, text, place).map(Checked::into_event)
+fn check(mut raw: RawMessage<'_>, text: &[u8], place: &Place<'_>) -> Result<Event, Rejection> {
+    check_borrowed(&mut raw, text, place).map(Checked::into_event)
 }
 
 fn check_borrowed<'a>(
-    raw: RawMessage<'a>,
+    raw: &mut RawMessage<'a>,
     text: &[u8],
     place: &Place<'_>,
 ) -> Result<Checked<'a>, Rejection> {
@@ -701,9 +702,9 @@ fn check_borrowed<'a>(
         Some(_) => return Err(place.reject("name", codes::WRONG_TYPE, "name must be a string")),
     };
 
-    let properties = check_object(raw.properties, "properties", place)?;
-    let traits = check_object(raw.traits, "traits", place)?;
-    let mut context = check_object(raw.context, "context", place)?;
+    let properties = check_object(raw.properties.take(), "properties", place)?;
+    let traits = check_object(raw.traits.take(), "traits", place)?;
+    let mut context = check_object(raw.context.take(), "context", place)?;
     let batch = place.batch;
     merge(&mut context, batch.and_then(|b| b.context.as_ref()));
     if context
@@ -716,7 +717,7 @@ fn check_borrowed<'a>(
             "context.traits must be an object",
         ));
     }
-    let mut integrations = check_object(raw.integrations, "integrations", place)?;
+    let mut integrations = check_object(raw.integrations.take(), "integrations", place)?;
     merge(
         &mut integrations,
         batch.and_then(|b| b.integrations.as_ref()),
