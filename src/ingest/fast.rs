@@ -190,8 +190,10 @@ impl<'a> Scanner<'a> {
         self.bytes.get(self.at).copied().ok_or(Unusual)
     }
 
+    /// Skips spaces: the only whitespace a clean text can hold (tabs and line breaks are control
+    /// bytes, which send the text to the strict parser).
     fn space(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+        while self.bytes.get(self.at) == Some(&b' ') {
             self.at += 1;
         }
     }
@@ -711,6 +713,17 @@ mod tests {
         }
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(70), "]".repeat(70));
         assert!(scan_lean(&deep).is_err());
+    }
+
+    #[test]
+    fn reads_spaces_between_tokens_and_leaves_other_whitespace() {
+        let spaced = r#"{ "type" : "track" , "event" : "x" , "properties" : { "a" : [ 1 , 2 ] } }"#;
+        let message = scan_lean(spaced).expect("spaces are read");
+        assert!(matches!(message.event, Some(Field::Str(ref e)) if e == "x"));
+        for other in ["\t", "\n", "\r"] {
+            let text = format!(r#"{{"type":"track",{other}"event":"x"}}"#);
+            assert!(scan_lean(&text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
