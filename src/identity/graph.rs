@@ -13,6 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::engine::{parse_profile_id, Engine, Recorder, NONE};
 use super::explain::{self, Explanation};
 use super::extract;
+use super::staging::StagedEvent;
 use super::{
     apply_traits, assemble, canonical_order, prepare, suppress_all, Deletion, Identifier,
     IdentitySettings, Profile, Resolution, Suppression,
@@ -84,6 +85,8 @@ pub struct IdentityGraph {
     cluster_last: Vec<u32>,
     cluster_dirty: Vec<bool>,
     dirty: Vec<u32>,
+    /// Scratch for reading an event's identifiers.
+    staged: StagedEvent,
 }
 
 impl IdentityGraph {
@@ -114,6 +117,7 @@ impl IdentityGraph {
             cluster_last: Vec::new(),
             cluster_dirty: Vec::new(),
             dirty: Vec::new(),
+            staged: StagedEvent::default(),
         };
         graph.grow_clusters();
         graph
@@ -356,7 +360,7 @@ impl IdentityGraph {
         }
         let e = self.events.len() as u32;
         let start = self.arena.len() as u32;
-        let previous = prepare(&mut self.engine, event, &mut self.arena);
+        let previous = prepare(&mut self.engine, event, &mut self.arena, &mut self.staged);
         let len = self.arena.len() as u32 - start;
         self.grow_clusters();
         let mut traits = Object::new();

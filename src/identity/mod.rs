@@ -396,9 +396,10 @@ pub fn resolve_with(
     let mut arena = Vec::with_capacity(events.len() * 2);
     let mut start = Vec::with_capacity(events.len() + 1);
     let mut previous = Vec::with_capacity(events.len());
+    let mut staged = StagedEvent::default();
     for event in events {
         start.push(arena.len() as u32);
-        previous.push(prepare(&mut engine, event, &mut arena));
+        previous.push(prepare(&mut engine, event, &mut arena, &mut staged));
     }
     start.push(arena.len() as u32);
     let canonical = canonical_order(events.len(), |i| {
@@ -577,14 +578,15 @@ fn suppress_all(engine: &mut Engine, suppressed: &Suppression) {
 }
 
 /// Interns an event's identifiers into `arena` (deduplicated) and returns its alias
-/// `previousId` interned as `[user_id, anonymous_id]`.
-fn prepare(engine: &mut Engine, event: &Event, arena: &mut Vec<u32>) -> [u32; 2] {
-    prepare_parts(engine, &IdentityParts::of(event), arena)
-}
-
-fn prepare_parts(engine: &mut Engine, event: &IdentityParts<'_>, arena: &mut Vec<u32>) -> [u32; 2] {
-    let mut staged = StagedEvent::default();
-    staged.read(engine, event);
+/// `previousId` interned as `[user_id, anonymous_id]`; `staged` is scratch space, reused.
+fn prepare(
+    engine: &mut Engine,
+    event: &Event,
+    arena: &mut Vec<u32>,
+    staged: &mut StagedEvent,
+) -> [u32; 2] {
+    staged.clear();
+    staged.read(engine, &IdentityParts::of(event));
     staged.intern(engine, arena)
 }
 

@@ -60,8 +60,7 @@ impl Staging {
 
     /// Takes back an interned event's buffers.
     pub(super) fn done(&mut self, mut event: StagedEvent) {
-        event.text.clear();
-        event.ids.clear();
+        event.clear();
         self.spare.push(event);
     }
 }
@@ -89,6 +88,12 @@ struct StagedId {
 const PREVIOUS_TYPES: [&str; 2] = [extract::USER_ID, extract::ANONYMOUS_ID];
 
 impl StagedEvent {
+    /// Empties it for another event, keeping its buffers.
+    pub(super) fn clear(&mut self) {
+        self.text.clear();
+        self.ids.clear();
+    }
+
     /// Reads an event's identifiers (registering custom types on first sight, in event order).
     pub(super) fn read(&mut self, engine: &mut Engine, parts: &IdentityParts<'_>) {
         extract::for_each_identifier_in(parts, |kind, value| {
