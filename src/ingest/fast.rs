@@ -95,7 +95,11 @@ pub(crate) fn encode_properties(text: &str, encoder: &mut PropertyEncoder, out: 
     let mut path = String::new();
     let mut items = Vec::new();
     let before = out.len();
-    let walked = s.encode_object(&mut path, &mut items, encoder, out);
+    let walked = if s.clean {
+        s.encode_object(&mut path, &mut items, encoder, out)
+    } else {
+        Err(Unusual)
+    };
     s.finish();
     if walked.is_err() {
         // Checked text always walks; should it not, the strict parser's object is encoded.
@@ -115,7 +119,7 @@ struct Scanner<'a> {
     split: bool,
     properties: Option<&'a str>,
     /// Whether the text holds no backslash and no control byte ([`quotes::index_quotes`]):
-    /// the scanner reads only such texts.
+    /// the scanner reads only such texts, so each entry point checks it before reading.
     clean: bool,
     /// Where the text's quotes are ([`quotes::index_quotes`]).
     quotes: Vec<u64>,
@@ -224,12 +228,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string without escapes, the opening quote already consumed: it ends at the next quote,
-    /// since a clean text has no escaped ones.
+    /// since a clean text has no escaped ones (only clean texts are read: see `clean`).
     #[inline]
     fn string_bytes(&mut self) -> Scan<&'a [u8]> {
-        if !self.clean {
-            return Err(Unusual);
-        }
         let start = self.at;
         let end = quotes::next_quote(&self.quotes, start).ok_or(Unusual)?;
         self.at = end + 1;
@@ -686,12 +687,15 @@ mod tests {
             ("abcdefghij\"", Some(10)),
             ("\"", Some(0)),
             ("abcdefg\u{e9}\"", Some(9)),
-            ("abcdefghijklmnop\\\"", None),
-            ("abc\tdef\"", None),
             ("abcdefgh", None),
         ] {
             let mut s = Scanner::new(text, false);
+            assert!(s.clean);
             assert_eq!(s.string_body().ok().map(str::len), end, "{text:?}");
+        }
+        // Texts the scanner does not read: an escaped quote, a control byte.
+        for text in ["abcdefghijklmnop\\\"", "abc\tdef\""] {
+            assert!(!Scanner::new(text, false).clean, "{text:?}");
         }
     }
 
