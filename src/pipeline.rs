@@ -370,6 +370,12 @@ impl Loader {
             while j < n && by_hash[j] >> 32 == h {
                 j += 1;
             }
+            if j - i == 1 {
+                // Most groups are one message, which stays live: passing them by spares a
+                // random read of `live` per message (a quarter of a second at 10M).
+                i = j;
+                continue;
+            }
             // Equal hash halves, in arrival order; equal ids among them are duplicates.
             for a in i..j {
                 let ea = by_hash[a] as u32;
