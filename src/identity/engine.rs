@@ -125,17 +125,6 @@ pub(crate) fn ident_hash(t: u16, value: &str) -> u64 {
     h.finish()
 }
 
-/// The memory one step of an identifier lookup reads, in the order the steps run.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Fetch {
-    /// The table slot probing starts at.
-    Slot,
-    /// The bounds of the value a matching slot names.
-    Bounds,
-    /// That value's text.
-    Text,
-}
-
 /// Where probing starts for a hash.
 fn start_slot(hash: u64, mask: usize) -> usize {
     (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
@@ -178,34 +167,41 @@ impl Interner {
         }
     }
 
-    /// Asks the CPU for one step of the lookup of `(t, value)` whose hash is `hash`, to be
-    /// interned a little later: the steps' addresses depend on each other, so each is asked
-    /// for once the one before it has arrived (see `staging.rs`). Changes nothing.
-    pub(crate) fn prefetch(&self, t: u16, hash: u64, fetch: Fetch) {
+    // The three reads of a lookup, asked for ahead of interning (see `staging.rs`): each
+    // address is known only once the read before it has arrived. None changes anything.
+
+    /// Asks the CPU for the table slot where probing for `hash` starts.
+    pub(crate) fn prefetch_slot(&self, hash: u64) {
+        if !self.slots.is_empty() {
+            prefetch(
+                std::ptr::from_ref(&self.slots[start_slot(hash, self.slots.len() - 1)]).cast(),
+            );
+        }
+    }
+
+    /// Once the slot has arrived: the identifier the first slot matching `(t, hash)` holds
+    /// (almost always the one sought), its value's bounds asked for.
+    pub(crate) fn prefetch_bounds(&self, t: u16, hash: u64) -> Option<u32> {
         if self.slots.is_empty() {
-            return;
+            return None;
         }
         let mask = self.slots.len() - 1;
+        let key = slot_key(hash, t);
         let mut i = start_slot(hash, mask);
-        let address: *const u8 = match fetch {
-            Fetch::Slot => std::ptr::from_ref(&self.slots[i]).cast(),
-            Fetch::Bounds | Fetch::Text => {
-                // The first slot whose key matches holds, almost always, the identifier.
-                let key = slot_key(hash, t);
-                let x = loop {
-                    match self.slots[i] {
-                        0 => return,
-                        s if s & !0xFFFF_FFFF == key => break (s as u32 - 1) as usize,
-                        _ => i = (i + 1) & mask,
-                    }
-                };
-                match fetch {
-                    Fetch::Bounds => std::ptr::from_ref(&self.starts[x]).cast(),
-                    _ => self.text.as_bytes()[self.starts[x] as usize..].as_ptr(),
-                }
+        let x = loop {
+            match self.slots[i] {
+                0 => return None,
+                s if s & !0xFFFF_FFFF == key => break s as u32 - 1,
+                _ => i = (i + 1) & mask,
             }
         };
-        prefetch(address);
+        prefetch(std::ptr::from_ref(&self.starts[x as usize]).cast());
+        Some(x)
+    }
+
+    /// Once the bounds have arrived: identifier `x`'s value asked for.
+    pub(crate) fn prefetch_value(&self, x: u32) {
+        prefetch(self.text.as_bytes()[self.starts[x as usize] as usize..].as_ptr());
     }
 
     /// Interns `(t, value)`, whose [`ident_hash`] is `hash`.

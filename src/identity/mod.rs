@@ -730,12 +730,12 @@ impl Layout {
         // 10M events: the entry is asked for 16 events ahead.
         let mut ahead = order.clone().skip(16);
         for e in order {
-            if let Some(pi) = ahead
+            if let Some(stat) = ahead
                 .next()
                 .and_then(|a| profile_of.get(event_slot[a as usize] as usize))
                 .and_then(|&pi| stats.get(pi as usize))
             {
-                crate::memory::prefetch(std::ptr::from_ref(pi).cast());
+                crate::memory::prefetch(std::ptr::from_ref(stat).cast());
             }
             let pi = match profile_of.get(event_slot[e as usize] as usize) {
                 Some(&pi) if pi != NONE => pi,

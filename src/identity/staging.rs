@@ -11,12 +11,12 @@
 
 use std::collections::VecDeque;
 
-use super::engine::{ident_hash, Engine, Fetch, NONE};
+use super::engine::{ident_hash, Engine, NONE};
 use super::extract::{self, IdentityParts};
 
-/// The lookup steps asked for on each push, by how many pushes ago the event came: an event is
-/// interned once it has been through all of them.
-const STEPS: [Fetch; 3] = [Fetch::Slot, Fetch::Bounds, Fetch::Text];
+/// The lookup's reads asked for ahead (slot, bounds, value), one per push: an event is interned
+/// once it has been through all of them.
+const STEPS: usize = 3;
 
 /// Events whose identifiers were read but not yet interned, oldest first.
 #[derive(Clone, Debug, Default)]
@@ -42,12 +42,23 @@ impl Staging {
         let mut event = self.spare.pop().unwrap_or_default();
         event.read(engine, parts);
         self.events.push_back(event);
-        for (event, &fetch) in self.events.iter().rev().zip(&STEPS) {
-            for id in &event.ids {
-                engine.ids.prefetch(id.t, id.hash, fetch);
-            }
+        // Newest first: this event's slots, the last one's bounds, the one before's values.
+        let mut by_age = self.events.iter_mut().rev();
+        for id in by_age.next().iter().flat_map(|e| &e.ids) {
+            engine.ids.prefetch_slot(id.hash);
         }
-        if self.events.len() > STEPS.len() {
+        for id in by_age.next().into_iter().flat_map(|e| &mut e.ids) {
+            id.found = engine.ids.prefetch_bounds(id.t, id.hash);
+        }
+        for x in by_age
+            .next()
+            .iter()
+            .flat_map(|e| &e.ids)
+            .filter_map(|id| id.found)
+        {
+            engine.ids.prefetch_value(x);
+        }
+        if self.events.len() > STEPS {
             return self.events.pop_front();
         }
         None
@@ -81,6 +92,9 @@ struct StagedId {
     /// `None` for an identifier of the event; `Some(i)` for its `previousId` read as the type
     /// at `i` of [`PREVIOUS_TYPES`].
     previous: Option<usize>,
+    /// The identifier the table's slot named when its bounds were asked for, if any: where
+    /// its value is to be asked for next (interning checks it).
+    found: Option<u32>,
 }
 
 /// The types an alias call's `previousId` is interned as: which one it is gets settled when the
@@ -113,6 +127,7 @@ impl StagedEvent {
             hash: ident_hash(t, value),
             end: self.text.len() as u32,
             previous,
+            found: None,
         });
     }
 

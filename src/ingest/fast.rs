@@ -53,21 +53,28 @@ pub(crate) fn scan_lean_split<'a>(
 }
 
 fn scan<'a>(text: &'a str, split: bool, message: &mut RawMessage<'a>) -> Scan<Option<&'a str>> {
+    with_scanner(text, split, |s| {
+        s.message(message)?;
+        s.space();
+        if s.at != text.len() {
+            return Err(Unusual);
+        }
+        Ok(s.properties)
+    })
+}
+
+/// Runs `read` with a scanner over `text` whose buffers come from [`SCRATCH`] and go back to
+/// it; gives up at once on a text that is not clean, which the scanner does not read.
+#[inline]
+fn with_scanner<'a, T>(
+    text: &'a str,
+    split: bool,
+    read: impl FnOnce(&mut Scanner<'a>) -> Scan<T>,
+) -> Scan<T> {
     let mut s = Scanner::new(text, split);
-    if !s.clean {
-        s.finish();
-        return Err(Unusual);
-    }
-    let read = s.message(message);
-    s.space();
-    let end = s.at;
-    let properties = s.properties;
+    let read = if s.clean { read(&mut s) } else { Err(Unusual) };
     s.finish();
-    read?;
-    if end != text.len() {
-        return Err(Unusual);
-    }
-    Ok(properties)
+    read
 }
 
 thread_local! {
@@ -91,16 +98,12 @@ struct Scratch {
 /// checked, to `out`: the same bytes as [`PropertyEncoder::encode`] on the parsed object, with
 /// no map built.
 pub(crate) fn encode_properties(text: &str, encoder: &mut PropertyEncoder, out: &mut Vec<u8>) {
-    let mut s = Scanner::new(text, false);
     let mut path = String::new();
     let mut items = Vec::new();
     let before = out.len();
-    let walked = if s.clean {
+    let walked = with_scanner(text, false, |s| {
         s.encode_object(&mut path, &mut items, encoder, out)
-    } else {
-        Err(Unusual)
-    };
-    s.finish();
+    });
     if walked.is_err() {
         // Checked text always walks; should it not, the strict parser's object is encoded.
         out.truncate(before);
@@ -119,7 +122,7 @@ struct Scanner<'a> {
     split: bool,
     properties: Option<&'a str>,
     /// Whether the text holds no backslash and no control byte ([`quotes::index_quotes`]):
-    /// the scanner reads only such texts, so each entry point checks it before reading.
+    /// the scanner reads only such texts ([`with_scanner`] checks it before reading).
     clean: bool,
     /// Where the text's quotes are ([`quotes::index_quotes`]).
     quotes: Vec<u64>,
